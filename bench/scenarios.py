@@ -1,0 +1,109 @@
+"""What each benchmark request is and what a correct answer looks like.
+
+An answer is checked before it is timed: a fast wrong answer is not a result. Media types
+are compared without parameters (Starlette adds ``; charset=utf-8`` to text, covet may too),
+JSON bodies are compared after decoding (whitespace is the framework's business, but
+``"42"`` for ``42`` is a wrong answer), and a ``content-length``, when sent, must be right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from apps._shared import DECOY_BODY, MESSAGE
+
+__all__ = ["CHECKS", "SCENARIOS", "Answer", "Scenario", "problems"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One GET request and its expected 200 answer: exact ``text`` or decoded ``json``."""
+
+    name: str
+    path: str
+    summary: str
+    media_type: str
+    text: str | None = None
+    json: Any = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an app sent for one request, gathered from its ASGI messages."""
+
+    status: int | None
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def header(self, name: bytes) -> bytes | None:
+        """Return the first header called ``name`` (lower-case), as ASGI servers would send it."""
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("plaintext", "/plaintext", "static route, text body", "text/plain", text=MESSAGE),
+    Scenario(
+        "json",
+        "/json",
+        "static route, dict encoded as JSON",
+        "application/json",
+        json={"message": MESSAGE},
+    ),
+    Scenario(
+        "params",
+        "/users/42/posts/hello-world",
+        "int + str path parameters, route registered after 120 decoys",
+        "application/json",
+        json={"user_id": 42, "slug": "hello-world"},
+    ),
+)
+
+# Not timed: they prove every app really registered the decoys the params scenario scans past.
+CHECKS: tuple[Scenario, ...] = (
+    Scenario("static decoy", "/pages/page7", "", "text/plain", text=DECOY_BODY),
+    Scenario("dynamic decoy", "/decoy57/a/items/b", "", "text/plain", text=DECOY_BODY),
+)
+
+
+def problems(scenario: Scenario, answer: Answer) -> Sequence[str]:
+    """Return what is wrong with ``answer`` for ``scenario``, each saying what came back."""
+    found: list[str] = []
+    if answer.status != 200:
+        found.append(f"status {answer.status!r}, expected 200")
+    content_type = answer.header(b"content-type")
+    media_type = (content_type or b"").split(b";")[0].strip().decode("latin-1").lower()
+    if media_type != scenario.media_type:
+        found.append(f"content-type {content_type!r}, expected {scenario.media_type!r}")
+    length = answer.header(b"content-length")
+    if length is not None and length != str(len(answer.body)).encode():
+        found.append(f"content-length {length!r} but the body has {len(answer.body)} bytes")
+    if scenario.text is not None and answer.body != scenario.text.encode():
+        found.append(f"body {answer.body!r}, expected {scenario.text.encode()!r}")
+    if scenario.json is not None:
+        try:
+            decoded = msgspec.json.decode(answer.body)
+        except msgspec.DecodeError:
+            found.append(f"body {answer.body!r} is not JSON, expected {scenario.json!r}")
+        else:
+            if decoded != scenario.json or not _same_types(decoded, scenario.json):
+                found.append(f"body {answer.body!r}, expected JSON {scenario.json!r}")
+    return found
+
+
+def _same_types(got: Any, expected: Any) -> bool:
+    # == alone accepts true for 1 and 1.0 for 1; a JSON API should not.
+    if type(got) is not type(expected):
+        return False
+    if isinstance(expected, dict):
+        return all(_same_types(got[key], value) for key, value in expected.items())
+    if isinstance(expected, list):
+        pairs = zip(got, expected, strict=True)
+        return len(got) == len(expected) and all(_same_types(g, e) for g, e in pairs)
+    return True

@@ -1,0 +1,78 @@
+"""covet: a Flask-familiar, FastAPI-complete ASGI web framework.
+
+Example::
+
+    from covet import Covet
+
+    app = Covet()
+
+    @app.get("/hello/<name>")
+    async def hello(name: str):
+        return {"message": f"Hello, {name}!"}
+
+Run it with ``covet run module:app``.
+"""
+
+from __future__ import annotations
+
+from ._speedups import compiled_modules as _compiled_modules
+from .app import Covet
+from .background import BackgroundTasks
+from .blueprints import Blueprint
+from .datastructures import UploadFile
+from .exceptions import HTTPException, RequestValidationError, abort
+from .globals import current_app, request, url_for
+from .params import Body, Cookie, Depends, File, Form, Header, Query
+from .requests import Request
+from .responses import (
+    EventSourceResponse,
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    ServerSentEvent,
+    StreamingResponse,
+)
+from .templating import render_template
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Covet",
+    "Blueprint",
+    "Request",
+    "BackgroundTasks",
+    "Response",
+    "JSONResponse",
+    "HTMLResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "StreamingResponse",
+    "FileResponse",
+    "EventSourceResponse",
+    "ServerSentEvent",
+    "HTTPException",
+    "RequestValidationError",
+    "abort",
+    "request",
+    "current_app",
+    "render_template",
+    "url_for",
+    "speedups_enabled",
+    "UploadFile",
+    "Query",
+    "Header",
+    "Cookie",
+    "Body",
+    "Form",
+    "File",
+    "Depends",
+    "__version__",
+]
+
+
+def speedups_enabled() -> bool:
+    """Whether covet's compiled modules are in use (see ``COVET_NO_EXTENSIONS``)."""
+    return bool(_compiled_modules)

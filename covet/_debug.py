@@ -1,0 +1,41 @@
+"""The error responses of last resort: a traceback page when debugging, a bare 500 otherwise."""
+
+from __future__ import annotations
+
+import html
+import traceback
+
+from .responses import HTMLResponse, JSONResponse, Response
+from .types import Scope
+
+__all__ = ["server_error_response"]
+
+
+def server_error_response(scope: Scope, exc: BaseException, debug: bool) -> Response:
+    """With ``debug=False`` nothing about the failure reaches the client."""
+    if not debug:
+        return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    accept = b""
+    for key, value in scope.get("headers", ()):
+        if key == b"accept":
+            accept = value
+            break
+    if b"text/html" in accept:
+        title = html.escape(f"{type(exc).__name__}: {exc}")
+        body = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>500 " + title + "</title>"
+            "<style>body{font-family:sans-serif;margin:2em}pre{background:#f4f4f4;padding:1em;"
+            "overflow:auto}</style></head><body><h1>Internal Server Error</h1><h2>" + title + "</h2>"
+            "<p>covet is in debug mode (debug=True); never run it that way in production.</p>"
+            "<pre>" + html.escape("".join(frames)) + "</pre></body></html>"
+        )
+        return HTMLResponse(body, status_code=500)
+    return JSONResponse(
+        {
+            "detail": "Internal Server Error",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": "".join(frames).splitlines(),
+        },
+        status_code=500,
+    )

@@ -1,0 +1,133 @@
+"""Pure-Python route matcher: the reference implementation of the matcher seam.
+
+The matcher knows nothing of HTTP methods, handlers or redirects; it maps a decoded request path
+to the *values* registered for matching templates, in priority order. ``covet.routing`` owns the
+HTTP meaning. A compiled twin must expose the same three names with the same behaviour:
+
+* ``Matcher.add(segments, value)`` registers a parsed template (see :func:`parse_path`'s output
+  as turned into segment specs by ``covet.routing``) and attaches ``value`` to its leaf.
+* ``Matcher.lookup(path)`` returns a list of ``(values, params)`` pairs, best first, where
+  ``values`` is the list registered at one leaf (in registration order) and ``params`` the
+  converted path parameters.
+
+Priority is a segment trie walked depth-first: at every segment a static child is tried before
+dynamic ones, and dynamic children in the order they were first registered. This makes
+"static segments win" hold per segment, and keeps lookup cost tied to path depth, not to the
+number of routes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+__all__ = ["Matcher", "SegmentSpec", "STATIC", "PARAM", "PATTERN", "TAIL"]
+
+#: Segment spec kinds. A spec is a tuple whose first item is one of these.
+STATIC = 0  # (STATIC, text)
+PARAM = 1  # (PARAM, key, name, convertor): the whole segment is one parameter
+PATTERN = 2  # (PATTERN, key, regex, ((name, convertor), ...)): a segment mixing text and params
+TAIL = 3  # (TAIL, key, regex, ((name, convertor), ...)): the rest of the path, may span "/"
+
+SegmentSpec = tuple[Any, ...]
+
+
+class _Node:
+    __slots__ = ("static", "dynamic", "values")
+
+    def __init__(self) -> None:
+        self.static: dict[str, _Node] = {}
+        # (kind, key, payload..., child node); kept in first-registration order.
+        self.dynamic: list[list[Any]] = []
+        self.values: list[Any] = []
+
+
+class Matcher:
+    """A segment trie over route templates."""
+
+    __slots__ = ("_root",)
+
+    def __init__(self) -> None:
+        self._root = _Node()
+
+    def add(self, segments: Sequence[SegmentSpec], value: Any) -> None:
+        node = self._root
+        for spec in segments:
+            kind = spec[0]
+            if kind == STATIC:
+                child = node.static.get(spec[1])
+                if child is None:
+                    child = node.static[spec[1]] = _Node()
+                node = child
+                continue
+            key = spec[1]
+            for entry in node.dynamic:
+                if entry[0] == kind and entry[1] == key:
+                    node = entry[-1]
+                    break
+            else:
+                child = _Node()
+                node.dynamic.append([*spec, child])
+                node = child
+            if kind == TAIL:
+                break
+        node.values.append(value)
+
+    def lookup(self, path: str) -> list[tuple[list[Any], dict[str, Any]]]:
+        """Every leaf matching ``path`` (which starts with ``/``), best first."""
+        found: list[tuple[list[Any], dict[str, Any]]] = []
+        segments = path[1:].split("/")
+        _walk(self._root, segments, 0, len(segments), (), found)
+        return found
+
+
+def _walk(
+    node: _Node,
+    segments: list[str],
+    index: int,
+    count: int,
+    params: tuple[tuple[str, Any], ...],
+    found: list[tuple[list[Any], dict[str, Any]]],
+) -> None:
+    if index == count:
+        if node.values:
+            found.append((node.values, dict(params)))
+        return
+    segment = segments[index]
+    child = node.static.get(segment)
+    if child is not None:
+        _walk(child, segments, index + 1, count, params, found)
+    for entry in node.dynamic:
+        kind = entry[0]
+        if kind == PARAM:
+            convertor = entry[3]
+            if not segment or not convertor.pattern.fullmatch(segment):
+                continue
+            try:
+                value = convertor.convert(segment)
+            except ValueError:
+                continue
+            _walk(entry[4], segments, index + 1, count, (*params, (entry[2], value)), found)
+        elif kind == PATTERN:
+            converted = _convert_groups(entry[2].fullmatch(segment), entry[3])
+            if converted is not None:
+                _walk(entry[4], segments, index + 1, count, params + converted, found)
+        else:  # TAIL: match the remaining path as one string
+            rest = "/".join(segments[index:])
+            converted = _convert_groups(entry[2].fullmatch(rest), entry[3])
+            if converted is not None and entry[4].values:
+                found.append((entry[4].values, dict(params + converted)))
+
+
+def _convert_groups(
+    match: re.Match[str] | None, names: tuple[tuple[str, Any], ...]
+) -> tuple[tuple[str, Any], ...] | None:
+    if match is None:
+        return None
+    out = []
+    for (name, convertor), text in zip(names, match.groups()):
+        try:
+            out.append((name, convertor.convert(text)))
+        except ValueError:
+            return None
+    return tuple(out)

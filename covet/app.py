@@ -1,0 +1,503 @@
+"""The Covet application: the ASGI entry point, lifespan, middleware stack and request flow.
+
+Request flow (see DESIGN.md): middleware -> router -> before-request hooks -> endpoint plan ->
+handler -> return-value conversion -> after-request hooks -> send -> dependency teardown ->
+background tasks. Errors are turned into responses by error handlers, innermost scaffold first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from typing import Any, AsyncContextManager, Callable, Iterable, Sequence
+
+import anyio.to_thread
+
+from ._debug import server_error_response
+from .blueprints import Blueprint, join_paths
+from .config import Config
+from .datastructures import State
+from .exceptions import ClientDisconnect, HTTPException
+from .globals import _app_var, _request_var
+from .params import RequestContext, resolve
+from .requests import Request
+from .responses import JSONResponse, RedirectResponse, Response, to_response
+from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, REDIRECT, Mount, Route, Router
+from .scaffold import Scaffold, setupmethod
+from .types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["Covet"]
+
+Lifespan = Callable[["Covet"], AsyncContextManager[Any]]
+
+
+class Covet(Scaffold):
+    """A covet application: an ASGI 3 callable with Flask's decorators and FastAPI's typing.
+
+    Example::
+
+        from covet import Covet
+
+        app = Covet(title="Shop")
+
+        @app.get("/items/<int:item_id>")
+        async def item(item_id: int, q: str | None = None):
+            return {"item_id": item_id, "q": q}
+
+    Serve it with ``covet run module:app``.
+    """
+
+    def __init__(
+        self,
+        title: str = "covet",
+        version: str = "0.1.0",
+        debug: bool = False,
+        lifespan: Lifespan | None = None,
+        middleware: Sequence[tuple[Any, dict[str, Any]]] | None = None,
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
+        max_body_size: int = 1_048_576,
+        *,
+        description: str = "",
+        redoc_url: str | None = "/redoc",
+        swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14",
+        redoc_js_url: str = "https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js",
+    ) -> None:
+        super().__init__("app")
+        self.title = title
+        self.version = version
+        self.description = description
+        self.debug = debug
+        self.max_body_size = max_body_size
+        self.router = Router()
+        self.state = State()
+        self.config = Config(DEBUG=debug, MAX_BODY_SIZE=max_body_size)
+        self.lifespan_context = lifespan
+        self.startup_funcs: list[Callable[..., Any]] = []
+        self.shutdown_funcs: list[Callable[..., Any]] = []
+        self.user_middleware: list[tuple[Any, dict[str, Any]]] = []
+        for entry in middleware or ():
+            cls, options = _middleware_entry(entry)
+            self.user_middleware.append((cls, options))
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
+        self.redoc_url = redoc_url
+        self.swagger_ui_url = swagger_ui_url
+        self.redoc_js_url = redoc_js_url
+        self.openapi_schema: dict[str, Any] | None = None
+        self._app_chain = (self,)
+        self._stack: ASGIApp | None = None
+        if openapi_url is not None:
+            from .openapi import install_docs_routes
+
+            install_docs_routes(self)
+
+    # -- setup -------------------------------------------------------------------------------------
+
+    def _check_setup_allowed(self, what: str) -> None:
+        if self._stack is not None:
+            raise RuntimeError(
+                f"app.{what}() was called after the application started handling requests. "
+                "Register routes, hooks, middleware and blueprints before serving (at import time)."
+            )
+
+    @setupmethod
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> None:
+        """Register ``endpoint`` for ``path``; the decorators call this."""
+        self._add_route(path, endpoint, methods, name or _endpoint_name(endpoint), (self,), options)
+
+    def _add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] | None,
+        name: str,
+        scaffolds: tuple[Scaffold, ...],
+        options: dict[str, Any],
+    ) -> None:
+        if not callable(endpoint):
+            raise TypeError(f"Route {path!r} needs a callable handler, got {endpoint!r}.")
+        if inspect.isasyncgenfunction(endpoint) or inspect.isgeneratorfunction(endpoint):
+            raise TypeError(
+                f"Handler {_endpoint_name(endpoint)!r} for {path!r} is a generator; wrap what it yields in "
+                "StreamingResponse(...) and return that instead."
+            )
+        route = Route(path, endpoint, methods=methods or ["GET"], name=name, scaffolds=scaffolds, options=options)
+        self.router.add(route)
+        self.openapi_schema = None
+
+    @setupmethod
+    def add_middleware(self, cls: Any, **options: Any) -> None:
+        """Wrap the app in ASGI middleware ``cls(app, **options)``; the last added is outermost."""
+        self.user_middleware.insert(0, (cls, options))
+
+    @setupmethod
+    def mount(self, prefix: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve any ASGI app under ``prefix`` (its scope gets ``root_path`` extended by it)."""
+        self.router.mount(Mount(prefix, app, name))
+
+    @setupmethod
+    def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None, name: str | None = None) -> None:
+        """Add a blueprint's routes under ``url_prefix`` (default: the blueprint's own)."""
+        self._register_blueprint(blueprint, url_prefix, name, "", "", (self,), [])
+
+    def _register_blueprint(
+        self,
+        blueprint: Blueprint,
+        url_prefix: str | None,
+        name: str | None,
+        parent_prefix: str,
+        parent_name: str,
+        chain: tuple[Scaffold, ...],
+        dependencies: list[Any],
+    ) -> None:
+        if not isinstance(blueprint, Blueprint):
+            raise TypeError(f"register_blueprint() takes a covet.Blueprint, got {blueprint!r}.")
+        if blueprint in chain:
+            raise ValueError(f"Blueprint {blueprint.name!r} is nested inside itself.")
+        prefix = join_paths(parent_prefix, blueprint.url_prefix if url_prefix is None else url_prefix)
+        full_name = f"{parent_name}{name or blueprint.name}"
+        chain = (*chain, blueprint)
+        dependencies = [*dependencies, *blueprint.dependencies]
+        for path, endpoint, methods, route_name, options in blueprint.deferred_routes:
+            if dependencies:
+                options = {**options, "dependencies": [*dependencies, *(options.get("dependencies") or ())]}
+            self._add_route(
+                join_paths(prefix, path) if path != "/" or not prefix else prefix.rstrip("/") + "/",
+                endpoint,
+                methods,
+                f"{full_name}.{route_name or _endpoint_name(endpoint)}",
+                chain,
+                options,
+            )
+        for child, child_prefix, child_name in blueprint.children:
+            self._register_blueprint(child, child_prefix, child_name, prefix, f"{full_name}.", chain, dependencies)
+        blueprint._registered = True
+
+    @setupmethod
+    def on_startup(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Run ``func()`` (sync or async) when the server starts, before the first request."""
+        self.startup_funcs.append(func)
+        return func
+
+    @setupmethod
+    def on_shutdown(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Run ``func()`` (sync or async) when the server shuts down."""
+        self.shutdown_funcs.append(func)
+        return func
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """The path of a named route; extra params become the query string.
+
+        Example::
+
+            app.url_for("item", item_id=3)          # "/items/3"
+            app.url_for("api.items", page=2)        # "/api/items?page=2"
+        """
+        path = self.router.url_path_for(name, params)
+        current = _request_var.get(None)
+        if current is not None:
+            root = current.scope.get("root_path", "").rstrip("/")
+            return root + path
+        return path
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document for this app (built once, then cached)."""
+        if self.openapi_schema is None:
+            from .openapi import build_openapi
+
+            self.openapi_schema = build_openapi(self)
+        return self.openapi_schema
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self.router.routes)
+
+    # -- ASGI ----------------------------------------------------------------------------------------
+
+    def _build_stack(self) -> ASGIApp:
+        app: ASGIApp = self._handle
+        for cls, options in reversed(self.user_middleware):
+            app = cls(app, **options)
+        if self.user_middleware:
+            app = _ServerErrors(app, self)
+        return app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        stack = self._stack
+        if stack is None:
+            stack = self._stack = self._build_stack()
+        await stack(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._handle_http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._handle_lifespan(scope, receive, send)
+        elif kind == "websocket":
+            # WebSocket routes arrive with the real-time issue; until then refuse cleanly.
+            await receive()
+            await send({"type": "websocket.close", "code": 1000})
+        else:
+            raise RuntimeError(f"covet does not handle ASGI scope type {kind!r}.")
+
+    async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send, self.max_body_size)
+        request_token = _request_var.set(request)
+        app_token = _app_var.set(self)
+        ctx: RequestContext | None = None
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            path = scope["path"]
+            root = scope.get("root_path")
+            if root and path.startswith(root) and path != root:
+                path = path[len(root) :]
+            kind, target, params = self.router.resolve(scope["method"], path)
+            if kind == FOUND:
+                scope["path_params"] = params
+                scope["route"] = target
+                response, ctx = await self._run_route(target, request)
+            elif kind == MOUNTED:
+                await self._call_mount(target, scope, receive, send)
+                return
+            else:
+                response = await self._run_routing_failure(kind, target, request)
+            await response(scope, receive, tracking_send)
+            if ctx is not None:
+                if ctx.stack is not None:
+                    await ctx.stack.aclose()
+                if ctx.background is not None:
+                    await ctx.background()
+        except ClientDisconnect:
+            return
+        except Exception as exc:
+            if ctx is not None and ctx.stack is not None:
+                with contextlib.suppress(Exception):
+                    await ctx.stack.aclose()
+            if started:
+                raise
+            await server_error_response(scope, exc, self.debug)(scope, receive, send)
+            # Re-raised so the server logs it and the test client can surface it.
+            raise
+        finally:
+            await request.close()
+            _request_var.reset(request_token)
+            _app_var.reset(app_token)
+
+    async def _run_route(self, route: Route, request: Request) -> tuple[Response, RequestContext | None]:
+        plan = route.plan
+        chain = route.scaffolds
+        ctx: RequestContext | None = None
+        try:
+            response = await self._before_request(chain, request)
+            if response is None:
+                func = plan.func
+                if plan.simple:
+                    result = await func() if plan.is_async else await anyio.to_thread.run_sync(func)
+                else:
+                    ctx = RequestContext(request)
+                    kwargs = await resolve(plan, ctx)
+                    if plan.is_async:
+                        result = await func(**kwargs)
+                    else:
+                        result = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
+                response = to_response(result, plan.status_code, plan.encode)
+        except Exception as exc:
+            if ctx is not None and ctx.stack is not None:
+                # Teardown sees the handler's exception and may translate or swallow it.
+                stack, ctx.stack = ctx.stack, None
+                try:
+                    await stack.__aexit__(type(exc), exc, exc.__traceback__)
+                except Exception as replaced:
+                    exc = replaced
+            response = await self._handle_exception(exc, request, chain)
+        return await self._after_request(chain, response), ctx
+
+    async def _run_routing_failure(self, kind: int, target: Any, request: Request) -> Response:
+        chain = self._app_chain
+        try:
+            response = await self._before_request(chain, request)
+            if response is None:
+                if kind == METHOD_NOT_ALLOWED:
+                    allow = ", ".join(sorted(target | {"OPTIONS"}))
+                    if request.method == "OPTIONS":
+                        response = Response(b"", 200, {"allow": allow})
+                    else:
+                        raise HTTPException(405, headers={"Allow": allow})
+                elif kind == REDIRECT:
+                    query = request.scope.get("query_string", b"")
+                    root = request.scope.get("root_path", "").rstrip("/")
+                    location = root + target + ("?" + query.decode("latin-1") if query else "")
+                    response = RedirectResponse(location, status_code=308)
+                else:
+                    raise HTTPException(404)
+        except Exception as exc:
+            response = await self._handle_exception(exc, request, chain)
+        return await self._after_request(chain, response)
+
+    async def _call_mount(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
+        child = dict(scope)
+        child["root_path"] = scope.get("root_path", "").rstrip("/") + mount.prefix
+        child.pop("path_params", None)
+        await mount.app(child, receive, send)
+
+    async def _before_request(self, chain: tuple[Scaffold, ...], request: Request) -> Response | None:
+        for scaffold in chain:
+            for hook in scaffold.before_request_funcs:
+                result = await _call_flexible(hook, request)
+                if result is not None:
+                    return to_response(result, None)
+        return None
+
+    async def _after_request(self, chain: tuple[Scaffold, ...], response: Response) -> Response:
+        for scaffold in reversed(chain):
+            for hook in reversed(scaffold.after_request_funcs):
+                result = await _call_flexible(hook, response)
+                if not isinstance(result, Response):
+                    raise TypeError(
+                        f"after_request hook {_endpoint_name(hook)!r} returned {result!r}; "
+                        "it must return the response it received (or a new Response)."
+                    )
+                response = result
+        return response
+
+    async def _handle_exception(self, exc: Exception, request: Request, chain: tuple[Scaffold, ...]) -> Response:
+        """The response for ``exc``: a registered handler's, the default JSON error, or re-raise."""
+        for scaffold in reversed(chain):
+            handler = scaffold.find_error_handler(exc)
+            if handler is None and not isinstance(exc, HTTPException):
+                handler = scaffold.error_handlers.get(500)
+            if handler is not None:
+                result = await _call_flexible(handler, exc)
+                status = exc.status_code if isinstance(exc, HTTPException) else 500
+                response = to_response(result, status)
+                if isinstance(exc, HTTPException) and exc.headers and not isinstance(result, Response):
+                    response.headers.update(exc.headers)
+                return response
+        if isinstance(exc, HTTPException):
+            return _error_response(exc)
+        raise exc
+
+    async def _handle_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+        await receive()  # lifespan.startup
+        try:
+            async with self._lifespan(scope):
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+        except BaseException as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            if started:
+                await send({"type": "lifespan.shutdown.failed", "message": message})
+            else:
+                await send({"type": "lifespan.startup.failed", "message": message})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, scope: Scope) -> Any:
+        token = _app_var.set(self)
+        try:
+            for func in self.startup_funcs:
+                await _call_flexible(func)
+            if self.lifespan_context is None:
+                yield
+            else:
+                context = self.lifespan_context
+                if inspect.isasyncgenfunction(context):
+                    context = contextlib.asynccontextmanager(context)
+                async with context(self) as state:
+                    if state is not None and "state" in scope:
+                        scope["state"].update(state)
+                    yield
+            for func in self.shutdown_funcs:
+                await _call_flexible(func)
+        finally:
+            _app_var.reset(token)
+
+
+class _ServerErrors:
+    """Outermost layer when user middleware exists: turns an escaped exception into a 500."""
+
+    def __init__(self, app: ASGIApp, covet: Covet) -> None:
+        self.app = app
+        self.covet = covet
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = message["type"] == "http.response.start" or started
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if not started:
+                await server_error_response(scope, exc, self.covet.debug)(scope, receive, send)
+            raise
+
+
+def _error_response(exc: HTTPException) -> Response:
+    if exc.status_code in (204, 304) or exc.status_code < 200:
+        return Response(b"", exc.status_code, exc.headers)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
+
+
+async def _call_flexible(func: Callable[..., Any], *args: Any) -> Any:
+    """Call a hook with as many of ``args`` as it accepts; sync hooks run in a worker thread."""
+    count = _arity(func)
+    call_args = args[:count]
+    if _is_async(func):
+        return await func(*call_args)
+    return await anyio.to_thread.run_sync(functools.partial(func, *call_args))
+
+
+@functools.lru_cache(maxsize=None)
+def _arity(func: Callable[..., Any]) -> int:
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return 99
+    return sum(1 for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+@functools.lru_cache(maxsize=None)
+def _is_async(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None))
+
+
+def _endpoint_name(endpoint: Callable[..., Any]) -> str:
+    return getattr(endpoint, "__name__", type(endpoint).__name__)
+
+
+def _middleware_entry(entry: Any) -> tuple[Any, dict[str, Any]]:
+    if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
+        return entry[0], entry[1]
+    if isinstance(entry, type) or callable(entry):
+        return entry, {}
+    raise TypeError(f"middleware=[...] takes (cls, options) pairs, got {entry!r}.")

@@ -1,0 +1,222 @@
+"""OpenAPI 3.1 document generation and the interactive docs pages.
+
+The document is derived from the endpoint plans made at registration (parameters, bodies,
+response models), with JSON Schemas from ``msgspec.json.schema_components``. It is built on
+first use and cached on the app.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .params import BODY, COOKIE, FILE, FORM, HEADER, PATH, QUERY, EndpointPlan, ParamSpec
+from .responses import HTMLResponse, JSONResponse
+
+if TYPE_CHECKING:
+    from .app import Covet
+    from .routing import Route
+
+__all__ = ["build_openapi", "install_docs_routes", "swagger_ui_html", "redoc_html"]
+
+_IN = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie"}
+_REF = "#/components/schemas/{name}"
+
+_VALIDATION_ERROR = {
+    "type": "object",
+    "title": "HTTPValidationError",
+    "properties": {
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "title": "ValidationError",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+
+
+class _Schemas:
+    """Collects types, then renders all their schemas in one msgspec call (shared components)."""
+
+    def __init__(self) -> None:
+        self.types: list[Any] = []
+        self.slots: list[tuple[dict[str, Any], str]] = []
+
+    def ref(self, target: dict[str, Any], key: str, annotation: Any) -> None:
+        self.types.append(annotation)
+        self.slots.append((target, key))
+
+    def render(self) -> dict[str, Any]:
+        if not self.types:
+            return {}
+        schemas, components = msgspec.json.schema_components(self.types, ref_template=_REF)
+        for (target, key), schema in zip(self.slots, schemas):
+            target[key] = schema
+        return components
+
+
+def _openapi_path(route: Route) -> str:
+    return "".join(token if isinstance(token, str) else "{" + token[0] + "}" for token in route.tokens)
+
+
+def _param_type(route: Route, spec: ParamSpec) -> Any:
+    annotation = spec.annotation
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        if spec.kind == PATH:
+            return route.convertors[spec.key].python_type
+        return str
+    return annotation
+
+
+def _operation(route: Route, method: str, schemas: _Schemas) -> dict[str, Any]:
+    plan: EndpointPlan = route.plan
+    options = route.options
+    func = route.endpoint
+    doc = inspect.getdoc(func) or ""
+    summary = options.get("summary") or getattr(func, "__name__", route.name).replace("_", " ").title()
+    operation: dict[str, Any] = {"summary": summary, "operationId": f"{route.name}_{method.lower()}"}
+    description = options.get("description") or doc
+    if description:
+        operation["description"] = description
+    if options.get("tags"):
+        operation["tags"] = list(options["tags"])
+    if options.get("deprecated"):
+        operation["deprecated"] = True
+    parameters: list[dict[str, Any]] = []
+    form_fields: list[ParamSpec] = []
+    validated = False
+    for spec in plan.all_params():
+        if spec.kind in _IN:
+            marker = spec.marker
+            if marker is not None and not getattr(marker, "include_in_schema", True):
+                continue
+            entry: dict[str, Any] = {"name": spec.key, "in": _IN[spec.kind], "required": spec.kind == PATH or spec.required}
+            if marker is not None and getattr(marker, "description", None):
+                entry["description"] = marker.description
+            if marker is not None and getattr(marker, "deprecated", False):
+                entry["deprecated"] = True
+            schemas.ref(entry, "schema", _param_type(route, spec))
+            parameters.append(entry)
+            validated = validated or spec.kind != PATH or spec.convert
+        elif spec.kind in (FORM, FILE):
+            form_fields.append(spec)
+            validated = True
+        elif spec.kind == BODY:
+            validated = True
+    if parameters:
+        operation["parameters"] = parameters
+    if plan.body_params and plan.body_decoder is not None:
+        content: dict[str, Any] = {}
+        schemas.ref(content, "schema", plan.body_decoder.type)
+        operation["requestBody"] = {"required": plan.body_required, "content": {"application/json": content}}
+    elif form_fields:
+        properties: dict[str, Any] = {}
+        required = []
+        multipart = False
+        for spec in form_fields:
+            if spec.kind == FILE:
+                multipart = True
+                file_schema = {"type": "string", "format": "binary"}
+                properties[spec.key] = {"type": "array", "items": file_schema} if spec.is_list else file_schema
+            else:
+                schemas.ref(properties, spec.key, _param_type(route, spec))
+            if spec.required:
+                required.append(spec.key)
+        body_schema: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            body_schema["required"] = required
+        media = "multipart/form-data" if multipart else "application/x-www-form-urlencoded"
+        operation["requestBody"] = {"required": bool(required), "content": {media: {"schema": body_schema}}}
+    status = str(plan.status_code or (204 if plan.return_annotation is None else 200))
+    response: dict[str, Any] = {"description": "Successful Response"}
+    if plan.encode is not None and status != "204":
+        body: dict[str, Any] = {}
+        schemas.ref(body, "schema", plan.return_annotation)
+        response["content"] = {"application/json": body}
+    responses: dict[str, Any] = {status: response}
+    if validated:
+        responses["422"] = {
+            "description": "Validation Error",
+            "content": {"application/json": {"schema": {"$ref": _REF.format(name="HTTPValidationError")}}},
+        }
+    for code, extra in (options.get("responses") or {}).items():
+        responses[str(code)] = extra
+    operation["responses"] = responses
+    return operation
+
+
+def build_openapi(app: Covet) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``app``'s routes."""
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for route in app.router.routes:
+        if not route.include_in_schema:
+            continue
+        item = paths.setdefault(_openapi_path(route), {})
+        for method in sorted(route.methods - {"HEAD"} if route.methods != {"HEAD"} else route.methods):
+            item.setdefault(method.lower(), _operation(route, method, schemas))
+    components = schemas.render()
+    components["HTTPValidationError"] = _VALIDATION_ERROR
+    info: dict[str, Any] = {"title": app.title, "version": app.version}
+    if app.description:
+        info["description"] = app.description
+    return {
+        "openapi": "3.1.0",
+        "info": info,
+        "paths": paths,
+        "components": {"schemas": dict(sorted(components.items()))},
+    }
+
+
+def swagger_ui_html(title: str, openapi_url: str, assets: str) -> str:
+    title = html.escape(title)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{title} - Swagger UI</title>
+<link rel="stylesheet" href="{html.escape(assets)}/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="{html.escape(assets)}/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: {msgspec.json.encode(openapi_url).decode()}, dom_id: "#swagger-ui"}});</script>
+</body></html>"""
+
+
+def redoc_html(title: str, openapi_url: str, script: str) -> str:
+    title = html.escape(title)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{title} - ReDoc</title></head>
+<body><redoc spec-url="{html.escape(openapi_url)}"></redoc>
+<script src="{html.escape(script)}"></script></body></html>"""
+
+
+def install_docs_routes(app: Covet) -> None:
+    """Add the ``openapi_url``, ``docs_url`` and ``redoc_url`` routes (excluded from the schema)."""
+    openapi_url = app.openapi_url
+    assert openapi_url is not None
+
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.add_route(openapi_url, openapi_document, name="covet.openapi", include_in_schema=False)
+
+    if app.docs_url is not None:
+
+        async def swagger_ui() -> HTMLResponse:
+            return HTMLResponse(swagger_ui_html(app.title, app.url_for("covet.openapi"), app.swagger_ui_url))
+
+        app.add_route(app.docs_url, swagger_ui, name="covet.swagger_ui", include_in_schema=False)
+    if app.redoc_url is not None:
+
+        async def redoc() -> HTMLResponse:
+            return HTMLResponse(redoc_html(app.title, app.url_for("covet.openapi"), app.redoc_js_url))
+
+        app.add_route(app.redoc_url, redoc, name="covet.redoc", include_in_schema=False)

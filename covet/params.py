@@ -1,0 +1,766 @@
+"""Parameter markers and endpoint plans: how a handler's arguments are found and validated.
+
+``build_plan`` inspects a handler **once**, when its route is registered, and records for every
+parameter where its value comes from (path, query, header, cookie, body, form, a dependency or the
+request itself) and how to convert it (a prebuilt msgspec decoder or target type). At request time
+``resolve`` only executes that plan, collecting *every* failing parameter into one 422.
+
+The rules, first match wins (see API.md "Handler parameters"):
+
+1. the name is a path parameter;
+2. annotated ``Request``, ``WebSocket`` or ``BackgroundTasks``;
+3. ``Depends(fn)`` (as the default or inside ``Annotated``);
+4. an explicit marker: ``Query()``, ``Header()``, ``Cookie()``, ``Body()``, ``Form()``, ``File()``;
+5. a msgspec Struct, dataclass, TypedDict, ``dict``, or ``list``/``dict`` of those: the JSON body;
+6. anything else: a query parameter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import inspect
+import re
+import types
+import typing
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+import anyio.to_thread
+import msgspec
+
+from .background import BackgroundTasks
+from .datastructures import UploadFile
+from .exceptions import HTTPException, RequestValidationError
+from .requests import HTTPConnection, Request
+from .responses import json_encoder
+
+if TYPE_CHECKING:
+    from .convertors import Convertor
+
+__all__ = [
+    "Param",
+    "Query",
+    "Header",
+    "Cookie",
+    "Body",
+    "Form",
+    "File",
+    "Depends",
+    "EndpointPlan",
+    "build_plan",
+    "endpoint_annotations",
+]
+
+_MISSING: Any = inspect.Parameter.empty
+
+
+# --- markers ------------------------------------------------------------------------------------
+
+
+class Param:
+    """Base of the source markers. ``default`` may also be given as the parameter's default."""
+
+    source = "query"
+
+    def __init__(
+        self,
+        default: Any = _MISSING,
+        *,
+        alias: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        examples: list[Any] | None = None,
+        deprecated: bool = False,
+        include_in_schema: bool = True,
+    ) -> None:
+        self.default = default
+        self.alias = alias
+        self.title = title
+        self.description = description
+        self.examples = examples
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(default={self.default!r}, alias={self.alias!r})"
+
+
+class Query(Param):
+    """A query-string parameter: ``limit: Annotated[int, Query(alias="page-size")] = 10``."""
+
+    source = "query"
+
+
+class Header(Param):
+    """A request header; ``x_token`` reads ``x-token`` unless ``convert_underscores=False``."""
+
+    source = "header"
+
+    def __init__(self, default: Any = _MISSING, *, convert_underscores: bool = True, **kwargs: Any) -> None:
+        super().__init__(default, **kwargs)
+        self.convert_underscores = convert_underscores
+
+
+class Cookie(Param):
+    """A cookie value: ``session_id: Annotated[str | None, Cookie()] = None``."""
+
+    source = "cookie"
+
+
+class Body(Param):
+    """A JSON body value. ``embed=True`` reads ``{"<name>": value}`` even for a single parameter."""
+
+    source = "body"
+
+    def __init__(self, default: Any = _MISSING, *, embed: bool = False, media_type: str = "application/json", **kwargs: Any) -> None:
+        super().__init__(default, **kwargs)
+        self.embed = embed
+        self.media_type = media_type
+
+
+class Form(Param):
+    """A field of an urlencoded or multipart form body."""
+
+    source = "form"
+
+    def __init__(self, default: Any = _MISSING, *, media_type: str = "application/x-www-form-urlencoded", **kwargs: Any) -> None:
+        super().__init__(default, **kwargs)
+        self.media_type = media_type
+
+
+class File(Form):
+    """An uploaded file (``UploadFile``, ``bytes``, or ``list`` of either) from a multipart form."""
+
+    source = "file"
+
+    def __init__(self, default: Any = _MISSING, **kwargs: Any) -> None:
+        kwargs.setdefault("media_type", "multipart/form-data")
+        super().__init__(default, **kwargs)
+
+
+class Depends:
+    """A value computed by another function, which takes parameters by the same rules.
+
+    Example::
+
+        async def get_db():
+            db = await connect()
+            try:
+                yield db
+            finally:
+                await db.close()
+
+        @app.get("/items")
+        async def items(db: Annotated[DB, Depends(get_db)]): ...
+
+    Within one request each dependency runs once; ``use_cache=False`` runs it every time it is used.
+    """
+
+    def __init__(self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True) -> None:
+        self.dependency = dependency
+        self.use_cache = use_cache
+
+    def __repr__(self) -> str:
+        name = getattr(self.dependency, "__qualname__", repr(self.dependency))
+        return f"Depends({name}{'' if self.use_cache else ', use_cache=False'})"
+
+
+# --- type inspection ----------------------------------------------------------------------------
+
+
+def endpoint_annotations(endpoint: Callable[..., Any]) -> dict[str, Any]:
+    """Resolved annotations (``Annotated`` kept), with a fix-it message for unresolvable ones."""
+    target = endpoint
+    if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
+        target = target.__call__  # type: ignore[operator]
+    if isinstance(target, functools.partial):
+        target = target.func
+    try:
+        return typing.get_type_hints(target, include_extras=True)
+    except Exception as exc:
+        raise TypeError(
+            f"Cannot resolve the annotations of {_describe(endpoint)}: {exc}. Annotations must name "
+            "types importable at module level (define or import them before the handler)."
+        ) from None
+
+
+def _describe(func: Any) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}()"
+
+
+def _split_annotated(annotation: Any) -> tuple[Any, list[Any]]:
+    if typing.get_origin(annotation) is typing.Annotated:
+        args = typing.get_args(annotation)
+        return args[0], list(args[1:])
+    return annotation, []
+
+
+def _strip_optional(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    annotation = _split_annotated(_strip_optional(annotation))[0]
+    return isinstance(annotation, type) and (
+        issubclass(annotation, msgspec.Struct)
+        or dataclasses.is_dataclass(annotation)
+        or typing.is_typeddict(annotation)
+    )
+
+
+def is_body_type(annotation: Any) -> bool:
+    """Rule 5: models, ``dict``, and ``list``/``dict`` of models are read from the JSON body."""
+    annotation = _split_annotated(_strip_optional(annotation))[0]
+    if _is_model(annotation):
+        return True
+    if annotation is dict or typing.get_origin(annotation) is dict:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (list, set, frozenset, tuple):
+        return any(_is_model(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _is_list(annotation: Any) -> bool:
+    base = _split_annotated(_strip_optional(annotation))[0]
+    return typing.get_origin(base) in (list, set, frozenset, tuple) or base in (list, set, frozenset, tuple)
+
+
+def _is_upload(annotation: Any) -> bool:
+    base = _split_annotated(_strip_optional(annotation))[0]
+    if typing.get_origin(base) is list:
+        args = typing.get_args(base)
+        base = args[0] if args else Any
+    return base is UploadFile
+
+
+def _needs_conversion(annotation: Any) -> bool:
+    return annotation not in (str, Any, _MISSING)
+
+
+def _check_type(annotation: Any, where: str) -> None:
+    """Fail at registration, not per request, on a type msgspec cannot validate."""
+    if annotation in (Any, _MISSING) or _is_upload(annotation):
+        return
+    try:
+        msgspec.inspect.type_info(annotation)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{where}: covet cannot validate the annotation {annotation!r} ({exc}). Use a type "
+            "msgspec supports (str, int, float, bool, list[...], Enum, datetime, UUID, msgspec.Struct, "
+            "dataclass, TypedDict...), or annotate the parameter as Request and read it yourself."
+        ) from None
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+_AT_RE = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_PATH_PART_RE = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
+
+
+def validation_error(exc: msgspec.ValidationError, loc: list[Any]) -> dict[str, Any]:
+    """One ``{"loc", "msg", "type"}`` entry from a msgspec error, extending ``loc`` with its path."""
+    match = _AT_RE.match(str(exc))
+    message = match.group("msg") if match else str(exc)
+    full_loc = list(loc)
+    if match and match.group("path"):
+        for key, index in _PATH_PART_RE.findall(match.group("path")):
+            if key:
+                full_loc.append(key)
+            elif index != "...":
+                full_loc.append(int(index))
+    if message.startswith("Object missing required field"):
+        field = message.rsplit("`", 2)[-2] if message.count("`") >= 2 else None
+        if field:
+            full_loc.append(field)
+        return {"loc": full_loc, "msg": "Field required", "type": "missing"}
+    kind = "type_error" if re.match(r"Expected `[^`]*`, got", message) else "value_error"
+    return {"loc": full_loc, "msg": message, "type": kind}
+
+
+def _missing(loc: list[Any]) -> dict[str, Any]:
+    return {"loc": loc, "msg": "Field required", "type": "missing"}
+
+
+# --- plans ----------------------------------------------------------------------------------------
+
+PATH, REQUEST, BACKGROUND, DEPENDS, QUERY, HEADER, COOKIE, BODY, FORM, FILE, CONNECTION = range(11)
+_SOURCE_KINDS = {"query": QUERY, "header": HEADER, "cookie": COOKIE, "body": BODY, "form": FORM, "file": FILE}
+_LOC_NAMES = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie", BODY: "body", FORM: "body", FILE: "body"}
+
+
+class ParamSpec:
+    """One handler parameter's source, key and conversion, fixed at registration."""
+
+    __slots__ = (
+        "name", "kind", "key", "annotation", "default", "required", "is_list",
+        "convert", "marker", "dependency",
+    )
+
+    def __init__(self, name: str, kind: int, key: str, annotation: Any, default: Any, marker: Any = None) -> None:
+        self.name = name
+        self.kind = kind
+        self.key = key
+        self.annotation = annotation
+        self.default = default
+        self.required = default is _MISSING
+        self.is_list = _is_list(annotation)
+        self.convert = _needs_conversion(annotation)
+        self.marker = marker
+        self.dependency: DependencyPlan | None = None
+
+    def default_value(self) -> Any:
+        default = self.default
+        # Never hand one mutable default object to every request.
+        if isinstance(default, (list, dict, set)):
+            return type(default)(default)
+        return default
+
+
+class EndpointPlan:
+    """Everything needed to call one handler, decided once."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.is_async = _is_async_callable(func)
+        self.is_generator = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
+        self.params: list[ParamSpec] = []
+        self.body_params: list[ParamSpec] = []
+        self.body_decoder: msgspec.json.Decoder[Any] | None = None
+        self.body_embedded = False
+        self.body_required = False
+        self.has_form = False
+        self.has_dependencies = False
+        self.needs_exit_stack = False
+        self.simple = True  # no parameters at all: call func() directly
+        self.return_annotation: Any = _MISSING
+        self.encode: Callable[[Any], bytes] | None = None
+        self.status_code: int | None = None
+        self.dependencies: list[DependencyPlan] = []  # route-level dependencies=[...]
+
+    def all_params(self) -> list[ParamSpec]:
+        """This plan's request parameters plus those of its dependencies (for docs)."""
+        out: list[ParamSpec] = []
+        seen: set[int] = set()
+
+        def walk(plan: EndpointPlan) -> None:
+            for dep in plan.dependencies:
+                walk(dep)
+            for spec in plan.params:
+                if spec.kind == DEPENDS and spec.dependency is not None:
+                    walk(spec.dependency)
+                elif id(spec) not in seen:
+                    seen.add(id(spec))
+                    out.append(spec)
+
+        walk(self)
+        return out
+
+
+class DependencyPlan(EndpointPlan):
+    def __init__(self, func: Callable[..., Any], use_cache: bool) -> None:
+        super().__init__(func)
+        self.use_cache = use_cache
+
+
+def _is_async_callable(func: Any) -> bool:
+    while isinstance(func, functools.partial):
+        func = func.func
+    return inspect.iscoroutinefunction(func) or (
+        callable(func) and not inspect.isfunction(func) and inspect.iscoroutinefunction(getattr(func, "__call__", None))
+    )
+
+
+def build_plan(
+    func: Callable[..., Any],
+    *,
+    path: str,
+    path_convertors: Mapping[str, Convertor],
+    options: Mapping[str, Any] | None = None,
+) -> EndpointPlan:
+    """Inspect ``func`` once and return its plan; raises with a fix-it message on misuse."""
+    options = options or {}
+    plan = _build(func, EndpointPlan(func), path, path_convertors, stack=())
+    # A path parameter the handler never asks for is fine only if a dependency asks for it.
+    wanted = {spec.key for spec in plan.all_params() if spec.kind == PATH}
+    for extra in options.get("dependencies") or ():
+        if not isinstance(extra, Depends) or extra.dependency is None:
+            raise TypeError(f"dependencies=[...] takes Depends(fn) items, got {extra!r} for route {path!r}.")
+        dep = _dependency_plan(extra, path, path_convertors, stack=(func,))
+        plan.dependencies.append(dep)
+        plan.simple = False
+        plan.has_dependencies = True
+        plan.needs_exit_stack = plan.needs_exit_stack or dep.needs_exit_stack
+        wanted |= {spec.key for spec in dep.all_params() if spec.kind == PATH}
+    missing = [name for name in path_convertors if name not in wanted]
+    if missing:
+        raise TypeError(
+            f"Route {path!r} has path parameter(s) {missing} that {_describe(func)} does not accept; "
+            f"add a parameter named {missing[0]!r} to the handler (or rename the placeholder)."
+        )
+    plan.status_code = options.get("status_code")
+    model = options.get("response_model", _MISSING)
+    if model is _MISSING:
+        model = plan.return_annotation
+    if model is not _MISSING and model is not None and is_body_type(model):
+        _check_type(model, f"The response model of {_describe(func)}")
+        plan.encode = _model_encoder(model)
+        plan.return_annotation = model
+    return plan
+
+
+def _model_encoder(model: Any) -> Callable[[Any], bytes]:
+    # Converting through the model drops fields it does not declare, so internal data never leaks.
+    def encode(value: Any) -> bytes:
+        return json_encoder.encode(msgspec.convert(value, model, from_attributes=True))
+
+    return encode
+
+
+def _dependency_plan(
+    marker: Depends, path: str, path_convertors: Mapping[str, Convertor], stack: tuple[Any, ...]
+) -> DependencyPlan:
+    func = marker.dependency
+    assert func is not None
+    if func in stack:
+        chain = " -> ".join(getattr(f, "__qualname__", repr(f)) for f in (*stack, func))
+        raise TypeError(f"Dependency cycle: {chain}. Break the cycle so each dependency is computed once.")
+    dep = DependencyPlan(func, marker.use_cache)
+    _build(func, dep, path, path_convertors, stack)
+    dep.needs_exit_stack = dep.needs_exit_stack or dep.is_generator
+    return dep
+
+
+def _build(
+    func: Callable[..., Any],
+    plan: EndpointPlan,
+    path: str,
+    path_convertors: Mapping[str, Convertor],
+    stack: tuple[Any, ...],
+) -> EndpointPlan:
+    if not callable(func):
+        raise TypeError(f"Handlers and dependencies must be callable, got {func!r}.")
+    hints = endpoint_annotations(func)
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"Cannot read the signature of {func!r}: {exc}") from None
+    plan.return_annotation = hints.get("return", _MISSING)
+    body_markers: list[Body | None] = []
+    for parameter in signature.parameters.values():
+        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise TypeError(
+                f"{_describe(func)}: parameter {parameter.name!r} is positional-only; covet passes "
+                "arguments by name, so remove the '/' from the signature."
+            )
+        spec = _param_spec(func, parameter, hints.get(parameter.name, _MISSING), path_convertors, path, stack)
+        if spec.kind == DEPENDS:
+            plan.has_dependencies = True
+            assert spec.dependency is not None
+            plan.needs_exit_stack = plan.needs_exit_stack or spec.dependency.needs_exit_stack
+        if spec.kind == BODY:
+            plan.body_params.append(spec)
+            body_markers.append(spec.marker)
+        elif spec.kind in (FORM, FILE):
+            plan.has_form = True
+        plan.params.append(spec)
+    plan.simple = not plan.params
+    if plan.body_params and plan.has_form:
+        raise TypeError(
+            f"{_describe(func)} mixes JSON body parameters ({[s.name for s in plan.body_params]}) with "
+            "Form()/File() parameters; a request has one body, so use one kind."
+        )
+    if plan.body_params:
+        _plan_body(plan, body_markers)
+    return plan
+
+
+def _param_spec(
+    func: Callable[..., Any],
+    parameter: inspect.Parameter,
+    annotation: Any,
+    path_convertors: Mapping[str, Convertor],
+    path: str,
+    stack: tuple[Any, ...],
+) -> ParamSpec:
+    name = parameter.name
+    base, metadata = _split_annotated(annotation)
+    default = parameter.default
+    markers = [m for m in metadata if isinstance(m, (Param, Depends))]
+    if isinstance(default, (Param, Depends)):
+        markers.append(default)
+        default = default.default if isinstance(default, Param) else _MISSING
+    if len(markers) > 1:
+        raise TypeError(f"{_describe(func)}: parameter {name!r} has several markers {markers}; keep one.")
+    marker = markers[0] if markers else None
+    if isinstance(marker, Param) and marker.default is not _MISSING:
+        if default is not _MISSING and parameter.default is not marker:
+            raise TypeError(
+                f"{_describe(func)}: parameter {name!r} has a default both in {marker!r} and in the "
+                "signature; give it in one place."
+            )
+        default = marker.default
+    where = f"Parameter {name!r} of {_describe(func)}"
+
+    # 1. path parameters
+    if name in path_convertors and not isinstance(marker, (Param, Depends)):
+        spec = ParamSpec(name, PATH, name, annotation, _MISSING)
+        convertor = path_convertors[name]
+        spec.convert = annotation is not _MISSING and base is not convertor.python_type and base is not Any
+        if spec.convert:
+            _check_type(annotation, where)
+        return spec
+    # 2. framework objects
+    if isinstance(base, type):
+        if issubclass(base, Request):
+            return ParamSpec(name, REQUEST, name, base, _MISSING)
+        if issubclass(base, HTTPConnection):
+            return ParamSpec(name, CONNECTION, name, base, _MISSING)
+        if issubclass(base, BackgroundTasks):
+            return ParamSpec(name, BACKGROUND, name, base, _MISSING)
+    # 3. dependencies
+    if isinstance(marker, Depends):
+        if marker.dependency is None:
+            if not callable(base) or base is _MISSING:
+                raise TypeError(f"{where}: Depends() without a function needs a callable annotation.")
+            marker = Depends(base, use_cache=marker.use_cache)
+        spec = ParamSpec(name, DEPENDS, name, annotation, _MISSING, marker)
+        spec.dependency = _dependency_plan(marker, path, path_convertors, (*stack, func))
+        return spec
+    # 4. explicit markers
+    if isinstance(marker, Param):
+        kind = _SOURCE_KINDS[marker.source]
+        key = marker.alias or name
+        if kind == HEADER and marker.alias is None and getattr(marker, "convert_underscores", True):
+            key = name.replace("_", "-")
+        if kind == HEADER:
+            key = key.lower()
+        spec = ParamSpec(name, kind, key, annotation, default, marker)
+        if kind in (FORM, FILE) and _is_upload(annotation):
+            spec.kind = FILE
+        if spec.convert and spec.kind != FILE:
+            _check_type(annotation, where)
+        return spec
+    if _is_upload(annotation):
+        return ParamSpec(name, FILE, name, annotation, default, File())
+    # 5. bodies
+    if is_body_type(annotation):
+        _check_type(annotation, where)
+        return ParamSpec(name, BODY, name, annotation, default, None)
+    # 6. query
+    if annotation is not _MISSING:
+        _check_type(annotation, where)
+    return ParamSpec(name, QUERY, name, annotation, default, None)
+
+
+def _plan_body(plan: EndpointPlan, markers: list[Body | None]) -> None:
+    specs = plan.body_params
+    embed = len(specs) > 1 or any(m is not None and m.embed for m in markers)
+    plan.body_embedded = embed
+    plan.body_required = any(spec.required for spec in specs)
+    if embed:
+        fields: list[Any] = []
+        for spec in specs:
+            key = spec.marker.alias if spec.marker is not None and spec.marker.alias else spec.name
+            spec.key = key
+            typ = spec.annotation if spec.annotation is not _MISSING else Any
+            if spec.required:
+                fields.append((key, typ))
+            else:
+                fields.append((key, typ, msgspec.field(default_factory=functools.partial(spec.default_value))))
+        model = msgspec.defstruct(f"{getattr(plan.func, '__name__', 'handler')}_body", fields)
+        plan.body_decoder = msgspec.json.Decoder(model)
+    else:
+        typ = specs[0].annotation if specs[0].annotation is not _MISSING else Any
+        plan.body_decoder = msgspec.json.Decoder(typ)
+
+
+# --- resolution -----------------------------------------------------------------------------------
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+async def _read_json_body(plan: EndpointPlan, request: Request, errors: list[dict[str, Any]], values: dict[str, Any]) -> None:
+    body = await request.body()
+    if not body:
+        if plan.body_required:
+            errors.append(_missing(["body"]))
+            return
+        for spec in plan.body_params:
+            values[spec.name] = spec.default_value()
+        return
+    media_type = request.content_type
+    if not _is_json(media_type):
+        raise HTTPException(
+            415, f"Expected a JSON body (Content-Type: application/json), got {media_type or 'no content type'!r}."
+        )
+    assert plan.body_decoder is not None
+    try:
+        decoded = plan.body_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        errors.append(validation_error(exc, ["body"]))
+        return
+    except msgspec.DecodeError as exc:
+        raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+    if plan.body_embedded:
+        for spec in plan.body_params:
+            values[spec.name] = getattr(decoded, spec.key)
+    else:
+        values[plan.body_params[0].name] = decoded
+
+
+def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, Any]]) -> Any:
+    try:
+        return msgspec.convert(raw, spec.annotation, strict=False)
+    except msgspec.ValidationError as exc:
+        errors.append(validation_error(exc, loc))
+        return None
+
+
+class RequestContext:
+    """Per-request state of dependency resolution: the cache and the teardown stack."""
+
+    __slots__ = ("request", "cache", "stack", "background")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.cache: dict[Any, Any] = {}
+        self.stack: contextlib.AsyncExitStack | None = None
+        self.background: BackgroundTasks | None = None
+
+
+async def resolve(plan: EndpointPlan, ctx: RequestContext) -> dict[str, Any]:
+    """The keyword arguments for ``plan.func``; raises RequestValidationError listing every error."""
+    errors: list[dict[str, Any]] = []
+    values = await _resolve_into(plan, ctx, errors)
+    if errors:
+        raise RequestValidationError(errors)
+    return values
+
+
+async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    request = ctx.request
+    for dep in plan.dependencies:
+        await _run_dependency(dep, ctx, errors)
+    values: dict[str, Any] = {}
+    form = None
+    for spec in plan.params:
+        kind = spec.kind
+        if kind == PATH:
+            raw = request.scope["path_params"][spec.key]
+            values[spec.name] = _convert(spec, raw, ["path", spec.key], errors) if spec.convert else raw
+        elif kind == QUERY or kind == HEADER or kind == COOKIE:
+            if kind == QUERY:
+                source: Any = request.query_params
+            elif kind == HEADER:
+                source = request.headers
+            else:
+                source = request.cookies
+            if spec.is_list and kind != COOKIE:
+                raw = source.getlist(spec.key)
+                present = bool(raw)
+            else:
+                raw = source.get(spec.key)
+                present = raw is not None
+            if not present:
+                if spec.required:
+                    errors.append(_missing([_LOC_NAMES[kind], spec.key]))
+                else:
+                    values[spec.name] = spec.default_value()
+            elif spec.convert:
+                values[spec.name] = _convert(spec, raw, [_LOC_NAMES[kind], spec.key], errors)
+            else:
+                values[spec.name] = raw
+        elif kind == REQUEST or kind == CONNECTION:
+            values[spec.name] = request
+        elif kind == DEPENDS:
+            assert spec.dependency is not None
+            values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)
+        elif kind == BACKGROUND:
+            if ctx.background is None:
+                ctx.background = BackgroundTasks()
+            values[spec.name] = ctx.background
+        elif kind == FORM or kind == FILE:
+            if form is None:
+                form = await request.form()
+            if spec.is_list:
+                raw = form.getlist(spec.key)
+                present = bool(raw)
+            else:
+                raw = form.get(spec.key)
+                present = raw is not None
+            if not present:
+                if spec.required:
+                    errors.append(_missing(["body", spec.key]))
+                else:
+                    values[spec.name] = spec.default_value()
+            elif kind == FILE:
+                uploads = raw if isinstance(raw, list) else [raw]
+                if not all(isinstance(item, UploadFile) for item in uploads):
+                    errors.append({"loc": ["body", spec.key], "msg": "Expected an uploaded file", "type": "type_error"})
+                else:
+                    values[spec.name] = raw
+            elif spec.convert:
+                values[spec.name] = _convert(spec, raw, ["body", spec.key], errors)
+            else:
+                values[spec.name] = raw
+    if plan.body_params:
+        await _read_json_body(plan, request, errors, values)
+    return values
+
+
+async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> Any:
+    func = dep.func
+    overrides = getattr(ctx.request.scope.get("app"), "dependency_overrides", None)
+    if overrides and func in overrides:
+        func = overrides[func]
+        dep = _override_plan(ctx.request.scope["app"], func, dep)
+    if dep.use_cache and func in ctx.cache:
+        return ctx.cache[func]
+    before = len(errors)
+    kwargs = await _resolve_into(dep, ctx, errors)
+    if len(errors) > before:
+        return None
+    if dep.is_generator:
+        if ctx.stack is None:
+            ctx.stack = contextlib.AsyncExitStack()
+        if inspect.isasyncgenfunction(func):
+            value = await ctx.stack.enter_async_context(contextlib.asynccontextmanager(func)(**kwargs))
+        else:
+            manager = contextlib.contextmanager(func)(**kwargs)
+            value = await anyio.to_thread.run_sync(manager.__enter__)
+            ctx.stack.push_async_exit(_threaded_exit(manager))
+    elif dep.is_async:
+        value = await func(**kwargs)
+    else:
+        value = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
+    if dep.use_cache:
+        ctx.cache[func] = value
+    return value
+
+
+def _threaded_exit(manager: contextlib.AbstractContextManager[Any]) -> Callable[..., Any]:
+    async def exit_(exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        return await anyio.to_thread.run_sync(manager.__exit__, exc_type, exc, tb)
+
+    return exit_
+
+
+def _override_plan(app: Any, func: Callable[..., Any], original: DependencyPlan) -> DependencyPlan:
+    # Overrides are plans too, built once per (override function) and cached on the app.
+    cache: dict[Any, DependencyPlan] = app.__dict__.setdefault("_override_plans", {})
+    plan = cache.get(func)
+    if plan is None:
+        plan = _dependency_plan(Depends(func, use_cache=original.use_cache), "<override>", {}, ())
+        cache[func] = plan
+    return plan

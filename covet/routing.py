@@ -1,0 +1,369 @@
+"""Routes, mounts and the router: paths to handlers, with HTTP's rules on top of the matcher.
+
+Templates are parsed and compiled once, when a route is added. The router answers each request
+with a static-path dict lookup first and the segment-trie matcher second; it alone decides 404,
+405 (with ``Allow``), the automatic ``OPTIONS`` answer and the trailing-slash 308.
+
+The matcher implementation is chosen here, yarl-style: the compiled twin when it is built and not
+disabled by ``COVET_NO_EXTENSIONS``, else ``covet._router_py``.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from urllib.parse import urlencode
+
+from ._speedups import NO_EXTENSIONS, compiled_modules
+from .convertors import ANNOTATION_CONVERTORS, CONVERTORS, Convertor
+from .types import ASGIApp
+
+if TYPE_CHECKING or NO_EXTENSIONS:
+    from ._router_py import PARAM, PATTERN, STATIC, TAIL, Matcher
+else:  # pragma: no cover - exercised only when the extension is built
+    try:
+        from ._speedups._router import PARAM, PATTERN, STATIC, TAIL, Matcher
+
+        compiled_modules.add("router")
+    except ImportError:
+        from ._router_py import PARAM, PATTERN, STATIC, TAIL, Matcher
+
+if TYPE_CHECKING:
+    from .params import EndpointPlan
+    from .scaffold import Scaffold
+
+__all__ = [
+    "Route",
+    "Mount",
+    "Router",
+    "RouteMatch",
+    "parse_path",
+    "FOUND",
+    "NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "REDIRECT",
+    "MOUNTED",
+]
+
+FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, REDIRECT, MOUNTED = range(5)
+
+# `<int:user_id>` / `<user_id>` (Flask) or `{user_id:int}` / `{user_id}` (brace).
+_PARAM_RE = re.compile(
+    r"<(?:(?P<fconv>[A-Za-z_][A-Za-z0-9_]*):)?(?P<fname>[A-Za-z_][A-Za-z0-9_]*)>"
+    r"|\{(?P<bname>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<bconv>[A-Za-z_][A-Za-z0-9_]*))?\}"
+)
+
+#: A parsed template: literal text, or ``(name, converter name or None)``.
+Token = typing.Union[str, "tuple[str, str | None]"]
+
+
+def parse_path(path: str) -> list[Token]:
+    """Split a route template into literal text and ``(name, converter)`` parameters.
+
+    Raises ``ValueError`` with a fix-it message for templates covet cannot serve.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"Route paths must start with '/', got {path!r}; write '/{path}' instead.")
+    tokens: list[Token] = []
+    seen: set[str] = set()
+    position = 0
+    for match in _PARAM_RE.finditer(path):
+        literal = path[position : match.start()]
+        _check_literal(path, literal)
+        if literal:
+            tokens.append(literal)
+        name = match.group("fname") or match.group("bname")
+        conv = match.group("fconv") or match.group("bconv")
+        if name in seen:
+            raise ValueError(
+                f"Path parameter {name!r} appears twice in {path!r}; give each parameter its own name."
+            )
+        if conv is not None and conv not in CONVERTORS:
+            raise ValueError(
+                f"Unknown converter {conv!r} for parameter {name!r} in {path!r}. "
+                f"Use one of {sorted(set(CONVERTORS))} or register your own with "
+                f"covet.convertors.register_convertor()."
+            )
+        seen.add(name)
+        tokens.append((name, conv))
+        position = match.end()
+    literal = path[position:]
+    _check_literal(path, literal)
+    if literal:
+        tokens.append(literal)
+    return tokens
+
+
+def _check_literal(path: str, literal: str) -> None:
+    for bracket in "<>{}":
+        if bracket in literal:
+            raise ValueError(
+                f"Malformed parameter near {bracket!r} in route path {path!r}: write parameters as "
+                "'<name>', '<int:name>', '{name}' or '{name:int}'."
+            )
+
+
+def _annotation_convertor(annotation: Any) -> str:
+    """The converter a brace parameter gets from its handler annotation (``str`` by default)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return ANNOTATION_CONVERTORS.get(annotation, "str")
+
+
+class Route:
+    """One handler at one path for a set of methods. Build routes with ``app.route()``."""
+
+    __slots__ = (
+        "path",
+        "endpoint",
+        "methods",
+        "name",
+        "tokens",
+        "convertors",
+        "param_names",
+        "plan",
+        "scaffolds",
+        "options",
+        "include_in_schema",
+        "is_static",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Iterable[str],
+        name: str,
+        scaffolds: Sequence[Scaffold] = (),
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        from .params import build_plan, endpoint_annotations
+
+        self.path = path
+        self.endpoint = endpoint
+        upper = {method.upper() for method in methods}
+        if "GET" in upper:
+            upper.add("HEAD")
+        self.methods = frozenset(upper)
+        self.name = name
+        self.scaffolds = tuple(scaffolds)
+        self.options = dict(options or {})
+        self.include_in_schema = bool(self.options.get("include_in_schema", True))
+        self.tokens = parse_path(path)
+        annotations = endpoint_annotations(endpoint)
+        self.convertors: dict[str, Convertor] = {}
+        for token in self.tokens:
+            if isinstance(token, tuple):
+                param, conv = token
+                if conv is None:
+                    conv = _annotation_convertor(annotations.get(param, str))
+                self.convertors[param] = CONVERTORS[conv]
+        self.param_names = tuple(self.convertors)
+        self.is_static = not self.convertors
+        self.plan: EndpointPlan = build_plan(
+            endpoint, path=path, path_convertors=self.convertors, options=self.options
+        )
+
+    def segment_specs(self) -> list[tuple[Any, ...]]:
+        """This template as matcher segment specs (see ``covet._router_py``)."""
+        rebuilt: list[str | tuple[str, str]] = []
+        for token in self.tokens:
+            if isinstance(token, tuple):
+                rebuilt.append((token[0], _convertor_name(self.convertors[token[0]])))
+            else:
+                rebuilt.append(token)
+        return _specs(rebuilt, self.convertors)
+
+    def url_path(self, params: dict[str, Any]) -> str:
+        """The path for ``params``; leftovers become the query string, as in Flask."""
+        missing = [name for name in self.param_names if name not in params]
+        if missing:
+            raise ValueError(
+                f"url_for({self.name!r}) is missing path parameter(s) {missing}; "
+                f"the route is {self.path!r}."
+            )
+        parts: list[str] = []
+        for token in self.tokens:
+            if isinstance(token, tuple):
+                value = params[token[0]]
+                try:
+                    parts.append(self.convertors[token[0]].to_string(value))
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"url_for({self.name!r}): {token[0]}={value!r} does not fit the route "
+                        f"{self.path!r}: {exc}"
+                    ) from None
+            else:
+                parts.append(token)
+        path = "".join(parts)
+        extra = {key: value for key, value in params.items() if key not in self.convertors}
+        if extra:
+            path += "?" + urlencode(extra, doseq=True)
+        return path
+
+    def __repr__(self) -> str:
+        return f"Route({self.path!r}, methods={sorted(self.methods)}, name={self.name!r})"
+
+
+def _convertor_name(convertor: Convertor) -> str:
+    for name, known in CONVERTORS.items():
+        if known is convertor:
+            return name
+    return type(convertor).__name__
+
+
+def _specs(tokens: list[str | tuple[str, str]], convertors: dict[str, Convertor]) -> list[tuple[Any, ...]]:
+    # Re-split the token stream into "/"-separated segments.
+    segments: list[list[str | tuple[str, str]]] = [[]]
+    for token in tokens:
+        if isinstance(token, tuple):
+            segments[-1].append(token)
+            continue
+        pieces = token.split("/")
+        for index, piece in enumerate(pieces):
+            if index:
+                segments.append([])
+            if piece:
+                segments[-1].append(piece)
+    # A template starts with "/", so the first segment is always the empty text before it.
+    segments = segments[1:]
+    specs: list[tuple[Any, ...]] = []
+    for index, segment in enumerate(segments):
+        if any(isinstance(t, tuple) and convertors[t[0]].multi_segment for t in segment):
+            rest: list[str | tuple[str, str]] = []
+            for later_index, later in enumerate(segments[index:]):
+                if later_index:
+                    rest.append("/")
+                rest.extend(later)
+            regex, names = _segment_regex(rest, convertors)
+            specs.append((TAIL, _key(rest), regex, names))
+            return specs
+        if not segment:
+            specs.append((STATIC, ""))
+        elif len(segment) == 1 and isinstance(segment[0], str):
+            specs.append((STATIC, segment[0]))
+        elif len(segment) == 1:
+            name, conv = segment[0]  # type: ignore[misc]
+            specs.append((PARAM, f"{conv}:{name}", name, convertors[name]))
+        else:
+            regex, names = _segment_regex(segment, convertors)
+            specs.append((PATTERN, _key(segment), regex, names))
+    return specs
+
+
+def _key(tokens: list[str | tuple[str, str]]) -> str:
+    return "".join(t if isinstance(t, str) else f"<{t[1]}:{t[0]}>" for t in tokens)
+
+
+def _segment_regex(
+    tokens: list[str | tuple[str, str]], convertors: dict[str, Convertor]
+) -> tuple[re.Pattern[str], tuple[tuple[str, Convertor], ...]]:
+    parts: list[str] = []
+    names: list[tuple[str, Convertor]] = []
+    for token in tokens:
+        if isinstance(token, str):
+            parts.append(re.escape(token))
+        else:
+            convertor = convertors[token[0]]
+            parts.append(f"({convertor.regex})")
+            names.append((token[0], convertor))
+    # Converter regexes are written without capture groups, so group i is parameter i.
+    return re.compile("".join(parts)), tuple(names)
+
+
+class Mount:
+    """An ASGI application served under a path prefix (``app.mount``)."""
+
+    __slots__ = ("prefix", "app", "name")
+
+    def __init__(self, prefix: str, app: ASGIApp, name: str | None = None) -> None:
+        if not prefix.startswith("/") or prefix == "/" or "<" in prefix or "{" in prefix:
+            raise ValueError(
+                f"Mount prefixes are static paths like '/static', got {prefix!r}; "
+                "to serve an app at the root, use it as the application directly."
+            )
+        self.prefix = prefix.rstrip("/")
+        self.app = app
+        self.name = name
+
+    def matches(self, path: str) -> bool:
+        prefix = self.prefix
+        return path == prefix or (path.startswith(prefix) and path[len(prefix)] == "/")
+
+
+RouteMatch = tuple[int, Any, Any]
+
+
+class Router:
+    """All routes and mounts of one application."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.mounts: list[Mount] = []
+        self.names: dict[str, Route] = {}
+        # Fully static paths: path -> {method: route}; the first route registered for a method wins.
+        self._static: dict[str, dict[str, Route]] = {}
+        self._matcher = Matcher()
+
+    def add(self, route: Route) -> None:
+        existing = self.names.get(route.name)
+        if existing is not None and existing.endpoint is not route.endpoint:
+            raise ValueError(
+                f"Route name {route.name!r} is already used by {existing.path!r} "
+                f"({_describe(existing.endpoint)}); pass name='...' to give "
+                f"{_describe(route.endpoint)} a different one."
+            )
+        self.routes.append(route)
+        self.names.setdefault(route.name, route)
+        if route.is_static:
+            by_method = self._static.setdefault(route.path, {})
+            for method in route.methods:
+                by_method.setdefault(method, route)
+        self._matcher.add(route.segment_specs(), route)
+
+    def mount(self, mount: Mount) -> None:
+        self.mounts.append(mount)
+        # Longest prefix first, so "/static/img" wins over "/static".
+        self.mounts.sort(key=lambda m: len(m.prefix), reverse=True)
+
+    def resolve(self, method: str, path: str) -> RouteMatch:
+        """``(FOUND, route, params)``, ``(METHOD_NOT_ALLOWED, allowed, None)``,
+        ``(REDIRECT, new_path, None)``, ``(MOUNTED, mount, None)`` or ``(NOT_FOUND, None, None)``.
+        """
+        by_method = self._static.get(path)
+        if by_method is not None:
+            route = by_method.get(method)
+            if route is not None:
+                return FOUND, route, {}
+        allowed: set[str] = set()
+        for values, params in self._matcher.lookup(path):
+            for route in values:
+                if method in route.methods:
+                    return FOUND, route, params
+                allowed |= route.methods
+        if allowed:
+            return METHOD_NOT_ALLOWED, allowed, None
+        for mount in self.mounts:
+            if mount.matches(path):
+                return MOUNTED, mount, None
+        if not path.endswith("/") and self._matcher.lookup(path + "/"):
+            return REDIRECT, path + "/", None
+        return NOT_FOUND, None, None
+
+    def url_path_for(self, name: str, params: dict[str, Any]) -> str:
+        route = self.names.get(name)
+        if route is None:
+            close = [known for known in self.names if known.split(".")[-1] == name.split(".")[-1]]
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise LookupError(
+                f"No route named {name!r}.{hint} Routes are named after their function "
+                "(blueprint routes 'blueprint.function') unless name='...' is given."
+            )
+        return route.url_path(params)
+
+
+def _describe(endpoint: Callable[..., Any]) -> str:
+    module = getattr(endpoint, "__module__", "?")
+    return f"{module}.{getattr(endpoint, '__qualname__', repr(endpoint))}"

@@ -1,0 +1,174 @@
+"""The decorator API shared by ``Covet`` and ``Blueprint``: routes, hooks and error handlers.
+
+Every decorator is thin sugar over one explicit method (``add_route``, ``before_request``...), as in
+Flask. Hooks registered on a scaffold apply to that scaffold's routes; the app's apply to all.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Iterable, TypeVar
+
+from .exceptions import HTTPException
+
+__all__ = ["Scaffold", "setupmethod"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ROUTE_OPTIONS = frozenset(
+    {
+        "status_code",
+        "tags",
+        "summary",
+        "description",
+        "response_model",
+        "include_in_schema",
+        "dependencies",
+        "responses",
+        "deprecated",
+        "operation_id",
+    }
+)
+
+
+def setupmethod(method: F) -> F:
+    """Refuse setup calls once the app has started serving (Flask's rule: configure, then run)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Scaffold, *args: Any, **kwargs: Any) -> Any:
+        self._check_setup_allowed(method.__name__)
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Scaffold:
+    """Routes, hooks and error handlers of an app or blueprint."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.before_request_funcs: list[Callable[..., Any]] = []
+        self.after_request_funcs: list[Callable[..., Any]] = []
+        self.error_handlers: dict[int | type[BaseException], Callable[..., Any]] = {}
+
+    # -- overridden by Covet and Blueprint --------------------------------------------------------
+
+    def _check_setup_allowed(self, what: str) -> None:  # pragma: no cover - overridden
+        pass
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # -- routes ------------------------------------------------------------------------------------
+
+    def route(
+        self, path: str, methods: Iterable[str] | None = None, name: str | None = None, **options: Any
+    ) -> Callable[[F], F]:
+        """Register the decorated function for ``path`` and ``methods`` (default ``["GET"]``).
+
+        Example::
+
+            @app.route("/items/<int:item_id>", methods=["GET", "PUT"])
+            async def item(item_id: int): ...
+        """
+        if isinstance(methods, str):
+            raise TypeError(f"methods= takes a list such as [{methods!r}], not a string.")
+        unknown = set(options) - _ROUTE_OPTIONS
+        if unknown:
+            raise TypeError(
+                f"Unknown route option(s) {sorted(unknown)} for {path!r}; known options are "
+                f"{sorted(_ROUTE_OPTIONS)}."
+            )
+
+        def decorator(func: F) -> F:
+            self.add_route(path, func, methods=methods, name=name, **options)
+            return func
+
+        return decorator
+
+    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["DELETE"], **options)
+
+    def options(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["OPTIONS"], **options)
+
+    def head(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["HEAD"], **options)
+
+    # -- hooks -------------------------------------------------------------------------------------
+
+    @setupmethod
+    def before_request(self, func: F) -> F:
+        """Run ``func()`` or ``func(request)`` before each handler; a non-None return short-circuits."""
+        self.before_request_funcs.append(func)
+        return func
+
+    @setupmethod
+    def after_request(self, func: F) -> F:
+        """Run ``func(response)`` after each handler; it must return a response."""
+        self.after_request_funcs.append(func)
+        return func
+
+    @setupmethod
+    def errorhandler(self, code_or_exception: int | type[BaseException]) -> Callable[[F], F]:
+        """Handle an HTTP status (``404``) or exception class; the function gets the exception.
+
+        Example::
+
+            @app.errorhandler(404)
+            async def not_found(exc):
+                return {"error": "nothing here"}, 404
+        """
+        key = self._error_key(code_or_exception)
+
+        def decorator(func: F) -> F:
+            self.error_handlers[key] = func
+            return func
+
+        return decorator
+
+    def register_error_handler(self, code_or_exception: int | type[BaseException], func: Callable[..., Any]) -> None:
+        self.errorhandler(code_or_exception)(func)
+
+    @staticmethod
+    def _error_key(code_or_exception: Any) -> int | type[BaseException]:
+        if isinstance(code_or_exception, int) and not isinstance(code_or_exception, bool):
+            if not 400 <= code_or_exception <= 599:
+                raise ValueError(f"errorhandler() takes an error status (400-599), got {code_or_exception!r}.")
+            return code_or_exception
+        if isinstance(code_or_exception, type) and issubclass(code_or_exception, BaseException):
+            return code_or_exception
+        raise TypeError(
+            f"errorhandler() takes a status code like 404 or an exception class, got {code_or_exception!r}."
+        )
+
+    def find_error_handler(self, exc: BaseException) -> Callable[..., Any] | None:
+        """The handler for ``exc`` on this scaffold: by status for HTTPException, then by MRO."""
+        handlers = self.error_handlers
+        if not handlers:
+            return None
+        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+            return handlers[exc.status_code]
+        for cls in type(exc).__mro__:
+            if cls in handlers:
+                return handlers[cls]  # type: ignore[index]
+        return None
