@@ -13,7 +13,7 @@ not process; callers turn that into a 400.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import unquote, unquote_plus
 
 __all__ = [

@@ -19,7 +19,8 @@ number of routes.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["Matcher", "SegmentSpec", "STATIC", "PARAM", "PATTERN", "TAIL"]
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from typing import Any, AsyncContextManager, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import anyio.to_thread
 
@@ -29,7 +31,7 @@ from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["Covet"]
 
-Lifespan = Callable[["Covet"], AsyncContextManager[Any]]
+Lifespan = Callable[["Covet"], AbstractAsyncContextManager[Any]]
 
 
 class Covet(Scaffold):
@@ -206,8 +208,8 @@ class Covet(Scaffold):
         path = self.router.url_path_for(name, params)
         current = _request_var.get(None)
         if current is not None:
-            root = current.scope.get("root_path", "").rstrip("/")
-            return root + path
+            root: str = current.scope.get("root_path", "")
+            return root.rstrip("/") + path
         return path
 
     def openapi(self) -> dict[str, Any]:
@@ -475,7 +477,7 @@ async def _call_flexible(func: Callable[..., Any], *args: Any) -> Any:
     return await anyio.to_thread.run_sync(functools.partial(func, *call_args))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _arity(func: Callable[..., Any]) -> int:
     try:
         parameters = inspect.signature(func).parameters.values()
@@ -486,7 +488,7 @@ def _arity(func: Callable[..., Any]) -> int:
     return sum(1 for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _is_async(func: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None))
 

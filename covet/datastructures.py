@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tempfile
-from typing import Any, BinaryIO, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import anyio.to_thread
 
@@ -102,7 +103,7 @@ class MultiDict(Mapping[str, _V]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, MultiDict):
-            return sorted(self._items) == sorted(other._items)  # type: ignore[type-var]
+            return self._items == other._items
         return super().__eq__(other)
 
     def __repr__(self) -> str:
@@ -143,7 +144,7 @@ class Headers(Mapping[str, str]):
         name = key.lower().encode("latin-1")
         return [value.decode("latin-1") for k, value in self._raw if k == name]
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         name = key.lower().encode("latin-1")
         for k, value in self._raw:
             if k == name:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import http
-from typing import Any, Mapping, NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 __all__ = [
     "HTTPException",

@@ -83,10 +83,10 @@ async def parse_multipart(body: bytes, content_type: str, limits: FormLimits = D
             raise ParseError(f"Too many headers in a multipart part: the limit is {limits.max_part_headers}.")
         raw_headers: list[tuple[bytes, bytes]] = []
         for line in header_lines:
-            name, sep, value = line.partition(b":")
+            header_name, sep, header_value = line.partition(b":")
             if not sep:
                 raise ParseError("Malformed multipart part header (no ':').")
-            raw_headers.append((name.strip().lower(), value.strip()))
+            raw_headers.append((header_name.strip().lower(), header_value.strip()))
         headers = Headers(raw=raw_headers)
         content_start = header_end + 4
         content_end = body.find(separator, content_start)

@@ -24,7 +24,8 @@ import inspect
 import re
 import types
 import typing
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import msgspec

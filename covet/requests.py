@@ -7,7 +7,8 @@ upload is refused with 413 after at most the limit has been read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -17,7 +18,13 @@ from .exceptions import ClientDisconnect, HTTPException
 from .types import Receive, Scope, Send
 
 if TYPE_CHECKING or NO_EXTENSIONS:
-    from ._parsers_py import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
+    from ._parsers_py import (
+        ParseError,
+        find_header,
+        parse_content_type,
+        parse_cookie_header,
+        parse_query_string,
+    )
 else:  # pragma: no cover - exercised only when the extension is built
     try:
         from ._speedups._parsers import (

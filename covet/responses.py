@@ -13,8 +13,9 @@ import mimetypes
 import os
 import stat
 import typing
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, AsyncIterable, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import anyio
@@ -221,7 +222,7 @@ class RedirectResponse(Response):
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
 
 
-ContentStream = typing.Union[Iterable[Any], AsyncIterable[Any]]
+ContentStream = Iterable[Any] | AsyncIterable[Any]
 
 
 class StreamingResponse(Response):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import typing
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from ._speedups import NO_EXTENSIONS, compiled_modules
@@ -245,7 +246,7 @@ def _specs(tokens: list[str | tuple[str, str]], convertors: dict[str, Convertor]
         elif len(segment) == 1 and isinstance(segment[0], str):
             specs.append((STATIC, segment[0]))
         elif len(segment) == 1:
-            name, conv = segment[0]  # type: ignore[misc]
+            name, conv = typing.cast("tuple[str, str]", segment[0])
             specs.append((PARAM, f"{conv}:{name}", name, convertors[name]))
         else:
             regex, names = _segment_regex(segment, convertors)

@@ -7,7 +7,8 @@ Flask. Hooks registered on a scaffold apply to that scaffold's routes; the app's
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from .exceptions import HTTPException
 
@@ -170,5 +171,5 @@ class Scaffold:
             return handlers[exc.status_code]
         for cls in type(exc).__mro__:
             if cls in handlers:
-                return handlers[cls]  # type: ignore[index]
+                return handlers[cls]
         return None

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import unquote
 
 import anyio
@@ -237,7 +238,7 @@ class TestClient(httpx.Client):
             with anyio.from_thread.start_blocking_portal(self.backend) as portal:
                 yield portal
 
-    def request(self, method: str, url: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+    def request(self, method: str, url: Any, **kwargs: Any) -> httpx.Response:
         _merge_request_cookies(self, kwargs)
         return super().request(method, url, **kwargs)
 
@@ -318,7 +319,7 @@ class AsyncTestClient(httpx.AsyncClient):
             **kwargs,
         )
 
-    async def request(self, method: str, url: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+    async def request(self, method: str, url: Any, **kwargs: Any) -> httpx.Response:
         _merge_request_cookies(self, kwargs)
         return await super().request(method, url, **kwargs)
 

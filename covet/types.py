@@ -6,7 +6,8 @@ module re-deriving them (the ASGI 3 spec: https://asgi.readthedocs.io/).
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 __all__ = ["Scope", "Message", "Receive", "Send", "ASGIApp"]
 
