@@ -20,10 +20,10 @@ from ._debug import server_error_response
 from .blueprints import Blueprint, join_paths
 from .config import Config
 from .datastructures import State
-from .exceptions import ClientDisconnect, HTTPException
+from .exceptions import ClientDisconnect, HTTPException, RequestValidationError
 from .globals import _app_var, _request_var
-from .params import RequestContext, resolve
 from .requests import Request
+from .resolution import AppDependencies, RequestContext, resolve
 from .responses import JSONResponse, RedirectResponse, Response, to_response
 from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, REDIRECT, Mount, Route, Router
 from .scaffold import Scaffold, setupmethod
@@ -83,6 +83,8 @@ class Covet(Scaffold):
             cls, options = _middleware_entry(entry)
             self.user_middleware.append((cls, options))
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self.app_dependencies = AppDependencies(self)
+        self.validation_error_schema: Any = None
         self.openapi_url = openapi_url
         self.docs_url = docs_url
         self.redoc_url = redoc_url
@@ -196,6 +198,32 @@ class Covet(Scaffold):
         """Run ``func()`` (sync or async) when the server shuts down."""
         self.shutdown_funcs.append(func)
         return func
+
+    def validation_error_handler(
+        self, func: Callable[..., Any] | None = None, *, schema: Any = None
+    ) -> Any:
+        """Set the one place that formats 422s (and, with ``schema=``, how OpenAPI documents them).
+
+        Example::
+
+            class Problem(msgspec.Struct):
+                title: str
+                errors: list[dict[str, Any]]
+
+            @app.validation_error_handler(schema=Problem)
+            async def problem(exc: RequestValidationError):
+                return JSONResponse({"title": "Invalid request", "errors": exc.errors}, 422)
+
+        The handler receives the :class:`RequestValidationError` (``exc.errors`` lists every problem).
+        """
+
+        def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self.errorhandler(RequestValidationError)(handler)
+            self.validation_error_schema = schema
+            self.openapi_schema = None
+            return handler
+
+        return decorator(func) if func is not None else decorator
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of a named route; extra params become the query string.
@@ -416,20 +444,22 @@ class Covet(Scaffold):
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, scope: Scope) -> Any:
+        # Startup: on_startup hooks, the lifespan= context, app-scoped dependencies; shutdown in reverse.
         token = _app_var.set(self)
         try:
             for func in self.startup_funcs:
                 await _call_flexible(func)
-            if self.lifespan_context is None:
-                yield
-            else:
-                context = self.lifespan_context
-                if inspect.isasyncgenfunction(context):
-                    context = contextlib.asynccontextmanager(context)
-                async with context(self) as state:
+            async with contextlib.AsyncExitStack() as stack:
+                if self.lifespan_context is not None:
+                    context = self.lifespan_context
+                    if inspect.isasyncgenfunction(context):
+                        context = contextlib.asynccontextmanager(context)
+                    state = await stack.enter_async_context(context(self))
                     if state is not None and "state" in scope:
                         scope["state"].update(state)
-                    yield
+                stack.push_async_callback(self.app_dependencies.shutdown)
+                await self.app_dependencies.startup()
+                yield
             for func in self.shutdown_funcs:
                 await _call_flexible(func)
         finally:

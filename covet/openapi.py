@@ -79,7 +79,7 @@ def _param_type(route: Route, spec: ParamSpec) -> Any:
     return annotation
 
 
-def _operation(route: Route, method: str, schemas: _Schemas) -> dict[str, Any]:
+def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict[str, Any]) -> dict[str, Any]:
     plan: EndpointPlan = route.plan
     options = route.options
     func = route.endpoint
@@ -146,10 +146,7 @@ def _operation(route: Route, method: str, schemas: _Schemas) -> dict[str, Any]:
         response["content"] = {"application/json": body}
     responses: dict[str, Any] = {status: response}
     if validated:
-        responses["422"] = {
-            "description": "Validation Error",
-            "content": {"application/json": {"schema": {"$ref": _REF.format(name="HTTPValidationError")}}},
-        }
+        responses["422"] = {"description": "Validation Error", "content": {"application/json": error_content}}
     for code, extra in (options.get("responses") or {}).items():
         responses[str(code)] = extra
     operation["responses"] = responses
@@ -160,14 +157,22 @@ def build_openapi(app: Covet) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``app``'s routes."""
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
+    # Every 422 shares one content object: the default error schema, or the custom handler's.
+    error_content: dict[str, Any] = {}
+    custom_error = app.validation_error_schema
+    if custom_error is None:
+        error_content["schema"] = {"$ref": _REF.format(name="HTTPValidationError")}
+    else:
+        schemas.ref(error_content, "schema", custom_error)
     for route in app.router.routes:
         if not route.include_in_schema:
             continue
         item = paths.setdefault(_openapi_path(route), {})
         for method in sorted(route.methods - {"HEAD"} if route.methods != {"HEAD"} else route.methods):
-            item.setdefault(method.lower(), _operation(route, method, schemas))
+            item.setdefault(method.lower(), _operation(route, method, schemas, error_content))
     components = schemas.render()
-    components["HTTPValidationError"] = _VALIDATION_ERROR
+    if custom_error is None:
+        components["HTTPValidationError"] = _VALIDATION_ERROR
     info: dict[str, Any] = {"title": app.title, "version": app.version}
     if app.description:
         info["description"] = app.description

@@ -17,7 +17,6 @@ The rules, first match wins (see API.md "Handler parameters"):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import inspect
@@ -27,12 +26,10 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
 import msgspec
 
 from .background import BackgroundTasks
 from .datastructures import UploadFile
-from .exceptions import HTTPException, RequestValidationError
 from .requests import HTTPConnection, Request
 from .responses import json_encoder
 
@@ -156,15 +153,24 @@ class Depends:
         async def items(db: Annotated[DB, Depends(get_db)]): ...
 
     Within one request each dependency runs once; ``use_cache=False`` runs it every time it is used.
+    ``scope="app"`` makes the value once for the whole app, at startup, and tears it down at
+    shutdown (a connection pool, an HTTP client); such a dependency may only depend on other
+    app-scoped ones, since no request exists when it is made.
     """
 
-    def __init__(self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True) -> None:
+    def __init__(
+        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True, scope: str = "request"
+    ) -> None:
+        if scope not in ("request", "app"):
+            raise ValueError(f"Depends(scope=...) is 'request' or 'app', got {scope!r}.")
         self.dependency = dependency
         self.use_cache = use_cache
+        self.scope = scope
 
     def __repr__(self) -> str:
         name = getattr(self.dependency, "__qualname__", repr(self.dependency))
-        return f"Depends({name}{'' if self.use_cache else ', use_cache=False'})"
+        extra = ("" if self.use_cache else ", use_cache=False") + ("" if self.scope == "request" else ", scope='app'")
+        return f"Depends({name}{extra})"
 
 
 # --- type inspection ----------------------------------------------------------------------------
@@ -285,7 +291,7 @@ def validation_error(exc: msgspec.ValidationError, loc: list[Any]) -> dict[str, 
     return {"loc": full_loc, "msg": message, "type": kind}
 
 
-def _missing(loc: list[Any]) -> dict[str, Any]:
+def missing_error(loc: list[Any]) -> dict[str, Any]:
     return {"loc": loc, "msg": "Field required", "type": "missing"}
 
 
@@ -293,7 +299,6 @@ def _missing(loc: list[Any]) -> dict[str, Any]:
 
 PATH, REQUEST, BACKGROUND, DEPENDS, QUERY, HEADER, COOKIE, BODY, FORM, FILE, CONNECTION = range(11)
 _SOURCE_KINDS = {"query": QUERY, "header": HEADER, "cookie": COOKIE, "body": BODY, "form": FORM, "file": FILE}
-_LOC_NAMES = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie", BODY: "body", FORM: "body", FILE: "body"}
 
 
 class ParamSpec:
@@ -365,9 +370,10 @@ class EndpointPlan:
 
 
 class DependencyPlan(EndpointPlan):
-    def __init__(self, func: Callable[..., Any], use_cache: bool) -> None:
+    def __init__(self, func: Callable[..., Any], use_cache: bool, app_scoped: bool = False) -> None:
         super().__init__(func)
         self.use_cache = use_cache
+        self.app_scoped = app_scoped
 
 
 def _is_async_callable(func: Any) -> bool:
@@ -393,7 +399,7 @@ def build_plan(
     for extra in options.get("dependencies") or ():
         if not isinstance(extra, Depends) or extra.dependency is None:
             raise TypeError(f"dependencies=[...] takes Depends(fn) items, got {extra!r} for route {path!r}.")
-        dep = _dependency_plan(extra, path, path_convertors, stack=(func,))
+        dep = dependency_plan(extra, path, path_convertors, stack=(func,))
         plan.dependencies.append(dep)
         plan.simple = False
         plan.has_dependencies = True
@@ -424,17 +430,28 @@ def _model_encoder(model: Any) -> Callable[[Any], bytes]:
     return encode
 
 
-def _dependency_plan(
+def dependency_plan(
     marker: Depends, path: str, path_convertors: Mapping[str, Convertor], stack: tuple[Any, ...]
 ) -> DependencyPlan:
+    """The plan of one ``Depends``; checks cycles and what app-scoped dependencies may take."""
     func = marker.dependency
     assert func is not None
     if func in stack:
         chain = " -> ".join(getattr(f, "__qualname__", repr(f)) for f in (*stack, func))
         raise TypeError(f"Dependency cycle: {chain}. Break the cycle so each dependency is computed once.")
-    dep = DependencyPlan(func, marker.use_cache)
-    _build(func, dep, path, path_convertors, stack)
-    dep.needs_exit_stack = dep.needs_exit_stack or dep.is_generator
+    app_scoped = marker.scope == "app"
+    dep = DependencyPlan(func, marker.use_cache, app_scoped)
+    # An app-scoped dependency has no request: plan it against no path parameters.
+    _build(func, dep, path, {} if app_scoped else path_convertors, stack)
+    dep.needs_exit_stack = dep.needs_exit_stack or (dep.is_generator and not app_scoped)
+    if app_scoped:
+        for spec in dep.params:
+            if spec.kind != DEPENDS or spec.dependency is None or not spec.dependency.app_scoped:
+                raise TypeError(
+                    f"App-scoped dependency {_describe(func)} asks for {spec.name!r}, which comes from a "
+                    "request; app-scoped dependencies are made once at startup, so they may only take "
+                    "other Depends(..., scope='app') values."
+                )
     return dep
 
 
@@ -534,7 +551,7 @@ def _param_spec(
                 raise TypeError(f"{where}: Depends() without a function needs a callable annotation.")
             marker = Depends(base, use_cache=marker.use_cache)
         spec = ParamSpec(name, DEPENDS, name, annotation, _MISSING, marker)
-        spec.dependency = _dependency_plan(marker, path, path_convertors, (*stack, func))
+        spec.dependency = dependency_plan(marker, path, path_convertors, (*stack, func))
         return spec
     # 4. explicit markers
     if isinstance(marker, Param):
@@ -582,186 +599,3 @@ def _plan_body(plan: EndpointPlan, markers: list[Body | None]) -> None:
     else:
         typ = specs[0].annotation if specs[0].annotation is not _MISSING else Any
         plan.body_decoder = msgspec.json.Decoder(typ)
-
-
-# --- resolution -----------------------------------------------------------------------------------
-
-
-def _is_json(media_type: str) -> bool:
-    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
-
-
-async def _read_json_body(plan: EndpointPlan, request: Request, errors: list[dict[str, Any]], values: dict[str, Any]) -> None:
-    body = await request.body()
-    if not body:
-        if plan.body_required:
-            errors.append(_missing(["body"]))
-            return
-        for spec in plan.body_params:
-            values[spec.name] = spec.default_value()
-        return
-    media_type = request.content_type
-    if not _is_json(media_type):
-        raise HTTPException(
-            415, f"Expected a JSON body (Content-Type: application/json), got {media_type or 'no content type'!r}."
-        )
-    assert plan.body_decoder is not None
-    try:
-        decoded = plan.body_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        errors.append(validation_error(exc, ["body"]))
-        return
-    except msgspec.DecodeError as exc:
-        raise HTTPException(400, f"Malformed JSON body: {exc}") from None
-    if plan.body_embedded:
-        for spec in plan.body_params:
-            values[spec.name] = getattr(decoded, spec.key)
-    else:
-        values[plan.body_params[0].name] = decoded
-
-
-def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, Any]]) -> Any:
-    try:
-        return msgspec.convert(raw, spec.annotation, strict=False)
-    except msgspec.ValidationError as exc:
-        errors.append(validation_error(exc, loc))
-        return None
-
-
-class RequestContext:
-    """Per-request state of dependency resolution: the cache and the teardown stack."""
-
-    __slots__ = ("request", "cache", "stack", "background")
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.cache: dict[Any, Any] = {}
-        self.stack: contextlib.AsyncExitStack | None = None
-        self.background: BackgroundTasks | None = None
-
-
-async def resolve(plan: EndpointPlan, ctx: RequestContext) -> dict[str, Any]:
-    """The keyword arguments for ``plan.func``; raises RequestValidationError listing every error."""
-    errors: list[dict[str, Any]] = []
-    values = await _resolve_into(plan, ctx, errors)
-    if errors:
-        raise RequestValidationError(errors)
-    return values
-
-
-async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> dict[str, Any]:
-    request = ctx.request
-    for dep in plan.dependencies:
-        await _run_dependency(dep, ctx, errors)
-    values: dict[str, Any] = {}
-    form = None
-    for spec in plan.params:
-        kind = spec.kind
-        if kind == PATH:
-            raw = request.scope["path_params"][spec.key]
-            values[spec.name] = _convert(spec, raw, ["path", spec.key], errors) if spec.convert else raw
-        elif kind == QUERY or kind == HEADER or kind == COOKIE:
-            if kind == QUERY:
-                source: Any = request.query_params
-            elif kind == HEADER:
-                source = request.headers
-            else:
-                source = request.cookies
-            if spec.is_list and kind != COOKIE:
-                raw = source.getlist(spec.key)
-                present = bool(raw)
-            else:
-                raw = source.get(spec.key)
-                present = raw is not None
-            if not present:
-                if spec.required:
-                    errors.append(_missing([_LOC_NAMES[kind], spec.key]))
-                else:
-                    values[spec.name] = spec.default_value()
-            elif spec.convert:
-                values[spec.name] = _convert(spec, raw, [_LOC_NAMES[kind], spec.key], errors)
-            else:
-                values[spec.name] = raw
-        elif kind == REQUEST or kind == CONNECTION:
-            values[spec.name] = request
-        elif kind == DEPENDS:
-            assert spec.dependency is not None
-            values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)
-        elif kind == BACKGROUND:
-            if ctx.background is None:
-                ctx.background = BackgroundTasks()
-            values[spec.name] = ctx.background
-        elif kind == FORM or kind == FILE:
-            if form is None:
-                form = await request.form()
-            if spec.is_list:
-                raw = form.getlist(spec.key)
-                present = bool(raw)
-            else:
-                raw = form.get(spec.key)
-                present = raw is not None
-            if not present:
-                if spec.required:
-                    errors.append(_missing(["body", spec.key]))
-                else:
-                    values[spec.name] = spec.default_value()
-            elif kind == FILE:
-                uploads = raw if isinstance(raw, list) else [raw]
-                if not all(isinstance(item, UploadFile) for item in uploads):
-                    errors.append({"loc": ["body", spec.key], "msg": "Expected an uploaded file", "type": "type_error"})
-                else:
-                    values[spec.name] = raw
-            elif spec.convert:
-                values[spec.name] = _convert(spec, raw, ["body", spec.key], errors)
-            else:
-                values[spec.name] = raw
-    if plan.body_params:
-        await _read_json_body(plan, request, errors, values)
-    return values
-
-
-async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> Any:
-    func = dep.func
-    overrides = getattr(ctx.request.scope.get("app"), "dependency_overrides", None)
-    if overrides and func in overrides:
-        func = overrides[func]
-        dep = _override_plan(ctx.request.scope["app"], func, dep)
-    if dep.use_cache and func in ctx.cache:
-        return ctx.cache[func]
-    before = len(errors)
-    kwargs = await _resolve_into(dep, ctx, errors)
-    if len(errors) > before:
-        return None
-    if dep.is_generator:
-        if ctx.stack is None:
-            ctx.stack = contextlib.AsyncExitStack()
-        if inspect.isasyncgenfunction(func):
-            value = await ctx.stack.enter_async_context(contextlib.asynccontextmanager(func)(**kwargs))
-        else:
-            manager = contextlib.contextmanager(func)(**kwargs)
-            value = await anyio.to_thread.run_sync(manager.__enter__)
-            ctx.stack.push_async_exit(_threaded_exit(manager))
-    elif dep.is_async:
-        value = await func(**kwargs)
-    else:
-        value = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
-    if dep.use_cache:
-        ctx.cache[func] = value
-    return value
-
-
-def _threaded_exit(manager: contextlib.AbstractContextManager[Any]) -> Callable[..., Any]:
-    async def exit_(exc_type: Any, exc: Any, tb: Any) -> bool | None:
-        return await anyio.to_thread.run_sync(manager.__exit__, exc_type, exc, tb)
-
-    return exit_
-
-
-def _override_plan(app: Any, func: Callable[..., Any], original: DependencyPlan) -> DependencyPlan:
-    # Overrides are plans too, built once per (override function) and cached on the app.
-    cache: dict[Any, DependencyPlan] = app.__dict__.setdefault("_override_plans", {})
-    plan = cache.get(func)
-    if plan is None:
-        plan = _dependency_plan(Depends(func, use_cache=original.use_cache), "<override>", {}, ())
-        cache[func] = plan
-    return plan

@@ -1,0 +1,307 @@
+"""Request-time execution of endpoint plans: values, validation errors and dependencies.
+
+``covet.params`` decides everything at registration; this module only follows the plan. It also
+owns the two dependency lifetimes: per request (cached in a :class:`RequestContext`, generator
+teardown after the response) and per app (``Depends(fn, scope="app")``: made once at startup by
+:class:`AppDependencies`, closed at shutdown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+import msgspec
+
+from .background import BackgroundTasks
+from .datastructures import UploadFile
+from .exceptions import HTTPException, RequestValidationError
+from .params import (
+    BACKGROUND,
+    BODY,
+    CONNECTION,
+    COOKIE,
+    DEPENDS,
+    FILE,
+    FORM,
+    HEADER,
+    PATH,
+    QUERY,
+    REQUEST,
+    DependencyPlan,
+    Depends,
+    EndpointPlan,
+    ParamSpec,
+    dependency_plan,
+    missing_error,
+    validation_error,
+)
+from .requests import Request
+
+if TYPE_CHECKING:
+    from .app import Covet
+
+__all__ = ["RequestContext", "resolve", "AppDependencies"]
+
+_LOC_NAMES = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie", BODY: "body", FORM: "body", FILE: "body"}
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+class RequestContext:
+    """Per-request state of dependency resolution: the cache and the teardown stack."""
+
+    __slots__ = ("request", "cache", "stack", "background")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.cache: dict[Any, Any] = {}
+        self.stack: contextlib.AsyncExitStack | None = None
+        self.background: BackgroundTasks | None = None
+
+
+async def resolve(plan: EndpointPlan, ctx: RequestContext) -> dict[str, Any]:
+    """The keyword arguments for ``plan.func``; raises RequestValidationError listing every error."""
+    errors: list[dict[str, Any]] = []
+    values = await _resolve_into(plan, ctx, errors)
+    if errors:
+        raise RequestValidationError(errors)
+    return values
+
+
+def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, Any]]) -> Any:
+    try:
+        return msgspec.convert(raw, spec.annotation, strict=False)
+    except msgspec.ValidationError as exc:
+        errors.append(validation_error(exc, loc))
+        return None
+
+
+async def _read_json_body(plan: EndpointPlan, request: Request, errors: list[dict[str, Any]], values: dict[str, Any]) -> None:
+    body = await request.body()
+    if not body:
+        if plan.body_required:
+            errors.append(missing_error(["body"]))
+            return
+        for spec in plan.body_params:
+            values[spec.name] = spec.default_value()
+        return
+    media_type = request.content_type
+    if not _is_json(media_type):
+        # Only JSON is parsed as JSON: a cross-site text/plain "simple request" never reaches the handler.
+        raise HTTPException(
+            415, f"Expected a JSON body (Content-Type: application/json), got {media_type or 'no content type'!r}."
+        )
+    assert plan.body_decoder is not None
+    try:
+        decoded = plan.body_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        errors.append(validation_error(exc, ["body"]))
+        return
+    except msgspec.DecodeError as exc:
+        raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+    if plan.body_embedded:
+        for spec in plan.body_params:
+            values[spec.name] = getattr(decoded, spec.key)
+    else:
+        values[plan.body_params[0].name] = decoded
+
+
+async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    request = ctx.request
+    for dep in plan.dependencies:
+        await _run_dependency(dep, ctx, errors)
+    values: dict[str, Any] = {}
+    form = None
+    for spec in plan.params:
+        kind = spec.kind
+        if kind == PATH:
+            raw = request.scope["path_params"][spec.key]
+            values[spec.name] = _convert(spec, raw, ["path", spec.key], errors) if spec.convert else raw
+        elif kind == QUERY or kind == HEADER or kind == COOKIE:
+            if kind == QUERY:
+                source: Any = request.query_params
+            elif kind == HEADER:
+                source = request.headers
+            else:
+                source = request.cookies
+            if spec.is_list and kind != COOKIE:
+                raw = source.getlist(spec.key)
+                present = bool(raw)
+            else:
+                raw = source.get(spec.key)
+                present = raw is not None
+            if not present:
+                if spec.required:
+                    errors.append(missing_error([_LOC_NAMES[kind], spec.key]))
+                else:
+                    values[spec.name] = spec.default_value()
+            elif spec.convert:
+                values[spec.name] = _convert(spec, raw, [_LOC_NAMES[kind], spec.key], errors)
+            else:
+                values[spec.name] = raw
+        elif kind == REQUEST or kind == CONNECTION:
+            values[spec.name] = request
+        elif kind == DEPENDS:
+            assert spec.dependency is not None
+            values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)
+        elif kind == BACKGROUND:
+            if ctx.background is None:
+                ctx.background = BackgroundTasks()
+            values[spec.name] = ctx.background
+        elif kind == FORM or kind == FILE:
+            if form is None:
+                form = await request.form()
+            if spec.is_list:
+                raw = form.getlist(spec.key)
+                present = bool(raw)
+            else:
+                raw = form.get(spec.key)
+                present = raw is not None
+            if not present:
+                if spec.required:
+                    errors.append(missing_error(["body", spec.key]))
+                else:
+                    values[spec.name] = spec.default_value()
+            elif kind == FILE:
+                uploads = raw if isinstance(raw, list) else [raw]
+                if not all(isinstance(item, UploadFile) for item in uploads):
+                    errors.append({"loc": ["body", spec.key], "msg": "Expected an uploaded file", "type": "type_error"})
+                else:
+                    values[spec.name] = raw
+            elif spec.convert:
+                values[spec.name] = _convert(spec, raw, ["body", spec.key], errors)
+            else:
+                values[spec.name] = raw
+    if plan.body_params:
+        await _read_json_body(plan, request, errors, values)
+    return values
+
+
+async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> Any:
+    app = ctx.request.scope.get("app")
+    overrides = getattr(app, "dependency_overrides", None)
+    func = dep.func
+    if overrides and func in overrides:
+        func = overrides[func]
+        dep = _override_plan(app, func, dep)
+    elif dep.app_scoped:
+        return await app.app_dependencies.get(dep)  # type: ignore[union-attr]
+    if dep.use_cache and func in ctx.cache:
+        return ctx.cache[func]
+    before = len(errors)
+    kwargs = await _resolve_into(dep, ctx, errors)
+    if len(errors) > before:
+        return None
+    if dep.is_generator:
+        if ctx.stack is None:
+            ctx.stack = contextlib.AsyncExitStack()
+        value = await _enter_generator(func, kwargs, ctx.stack)
+    elif dep.is_async:
+        value = await func(**kwargs)
+    else:
+        value = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
+    if dep.use_cache:
+        ctx.cache[func] = value
+    return value
+
+
+async def _enter_generator(func: Callable[..., Any], kwargs: dict[str, Any], stack: contextlib.AsyncExitStack) -> Any:
+    """Run a ``yield`` dependency up to its yield; the rest runs when ``stack`` closes."""
+    if inspect.isasyncgenfunction(func):
+        return await stack.enter_async_context(contextlib.asynccontextmanager(func)(**kwargs))
+    manager = contextlib.contextmanager(func)(**kwargs)
+    value = await anyio.to_thread.run_sync(manager.__enter__)
+
+    async def exit_(exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        return await anyio.to_thread.run_sync(manager.__exit__, exc_type, exc, tb)
+
+    stack.push_async_exit(exit_)
+    return value
+
+
+def _override_plan(app: Any, func: Callable[..., Any], original: DependencyPlan) -> DependencyPlan:
+    # An override is planned once per override function, then cached on the app: no per-request
+    # signature inspection even in tests.
+    cache: dict[Any, DependencyPlan] = app.__dict__.setdefault("_override_plans", {})
+    plan = cache.get(func)
+    if plan is None:
+        plan = dependency_plan(Depends(func, use_cache=original.use_cache), "<override>", {}, ())
+        cache[func] = plan
+    return plan
+
+
+class AppDependencies:
+    """Values of ``Depends(fn, scope="app")``: made once (at startup), torn down at shutdown.
+
+    Startup creates every app-scoped dependency any route uses, so a broken database URL fails the
+    deploy instead of the first request. Used without a lifespan (a TestClient outside ``with``),
+    a value is created on first use instead.
+    """
+
+    def __init__(self, app: Covet) -> None:
+        self.app = app
+        self.values: dict[Callable[..., Any], Any] = {}
+        self.stack: contextlib.AsyncExitStack | None = None
+        self._lock: anyio.Lock | None = None
+
+    def plans(self) -> list[DependencyPlan]:
+        """Every app-scoped dependency of every route, dependencies first."""
+        found: dict[Callable[..., Any], DependencyPlan] = {}
+
+        def walk(plan: EndpointPlan) -> None:
+            for dep in plan.dependencies:
+                walk(dep)
+            for spec in plan.params:
+                if spec.kind == DEPENDS and spec.dependency is not None:
+                    walk(spec.dependency)
+            if isinstance(plan, DependencyPlan) and plan.app_scoped:
+                found.setdefault(plan.func, plan)
+
+        for route in self.app.router.routes:
+            walk(route.plan)
+        return list(found.values())
+
+    async def startup(self) -> None:
+        for plan in self.plans():
+            await self.get(plan)
+
+    async def shutdown(self) -> None:
+        stack, self.stack = self.stack, None
+        self.values.clear()
+        if stack is not None:
+            await stack.aclose()
+
+    async def get(self, dep: DependencyPlan) -> Any:
+        if dep.func in self.values:
+            return self.values[dep.func]
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            return await self._create(dep)
+
+    async def _create(self, dep: DependencyPlan) -> Any:
+        if dep.func in self.values:
+            return self.values[dep.func]
+        kwargs: dict[str, Any] = {}
+        for spec in dep.params:
+            assert spec.dependency is not None  # checked at registration: only app-scoped deps
+            kwargs[spec.name] = await self._create(spec.dependency)
+        func = dep.func
+        if dep.is_generator:
+            if self.stack is None:
+                self.stack = contextlib.AsyncExitStack()
+            value = await _enter_generator(func, kwargs, self.stack)
+        elif dep.is_async:
+            value = await func(**kwargs)
+        else:
+            value = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
+        self.values[func] = value
+        return value
