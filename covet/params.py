@@ -178,11 +178,14 @@ class Depends:
 
 def endpoint_annotations(endpoint: Callable[..., Any]) -> dict[str, Any]:
     """Resolved annotations (``Annotated`` kept), with a fix-it message for unresolvable ones."""
-    target = endpoint
-    if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
-        target = target.__call__  # type: ignore[operator]
+    target: Any = endpoint
     if isinstance(target, functools.partial):
         target = target.func
+    if inspect.isclass(target):
+        # A class used as a dependency is called like its __init__.
+        target = target.__init__
+    elif not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
+        target = target.__call__
     try:
         return typing.get_type_hints(target, include_extras=True)
     except Exception as exc:
