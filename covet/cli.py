@@ -162,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except TargetError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        # One line, whatever the exception text holds.
+        print("Error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

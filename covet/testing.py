@@ -75,10 +75,23 @@ class _Lifespan:
             raise RuntimeError(f"Application {kind} failed: {message.get('message', '')}")
 
     async def startup(self) -> None:
-        await self._exchange("startup")
+        try:
+            await self._exchange("startup")
+        except BaseException:
+            await self.close()
+            raise
 
     async def shutdown(self) -> None:
-        await self._exchange("shutdown")
+        try:
+            await self._exchange("shutdown")
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        # The app task closes from_app_send itself; to_app_receive stays open until here so an
+        # app without lifespan support never sees a broken stream.
+        for stream in (self.to_app_send, self.to_app_receive, self.from_app_receive):
+            await stream.aclose()
 
 
 async def _call_app(

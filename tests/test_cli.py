@@ -1,0 +1,313 @@
+"""covet.cli: ``covet --version``, ``routes``, ``openapi``, target loading and a real ``covet run``."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+import covet
+from covet.cli import main
+
+HELLO = Path(__file__).resolve().parent.parent / "examples" / "hello.py"
+COVET_SCRIPT = Path(sys.executable).parent / "covet"
+
+APP_SOURCE = """
+from covet import Covet
+
+{attr} = Covet(title="tmp app")
+
+@{attr}.get("/ping/<int:n>", name="ping")
+def ping(n: int) -> dict:
+    return {{"n": n}}
+"""
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Undo the sys.path entries the CLI adds when it loads a file target."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return monkeypatch
+
+
+def write_module(tmp_path: Path, source: str) -> tuple[Path, str]:
+    """A uniquely named module file, so sys.modules caching never mixes tests up."""
+    name = f"covet_cli_target_{uuid.uuid4().hex}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    return path, name
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, out: str, err: str) -> str:
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("Error:")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc_info:
+        main(["--version"])
+    assert exc_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"covet {covet.__version__}")
+    expected = "speedups: compiled" if covet.speedups_enabled() else "speedups: pure"
+    assert expected in out
+
+
+def test_routes_for_example_file(capsys: pytest.CaptureFixture[str], isolated: pytest.MonkeyPatch) -> None:
+    code, out, err = run_cli(capsys, "routes", str(HELLO))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["METHODS", "PATH", "NAME", "HANDLER"]
+    rows = [line.split() for line in lines[1:]]
+    assert ["GET", "/", "index", "hello.index"] in rows
+    assert ["GET", "/items", "list_items", "hello.list_items"] in rows
+    assert ["GET", "/items/<int:item_id>", "get_item", "hello.get_item"] in rows
+    assert ["POST", "/items", "create_item", "hello.create_item"] in rows
+    assert ["GET", "/admin/stats", "admin.stats", "hello.stats"] in rows
+
+
+def test_openapi_for_example_file(capsys: pytest.CaptureFixture[str], isolated: pytest.MonkeyPatch) -> None:
+    code, out, err = run_cli(capsys, "openapi", str(HELLO))
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["openapi"] == "3.1.0"
+    assert document["info"] == {"title": "covet example", "version": "1.0.0"}
+    assert set(document["paths"]["/items"]) == {"get", "post"}
+    assert set(document["paths"]) >= {"/", "/items", "/items/{item_id}", "/admin/stats"}
+
+
+def test_target_module_attr(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    _, name = write_module(tmp_path, APP_SOURCE.format(attr="api"))
+    isolated.syspath_prepend(str(tmp_path))
+    code, out, err = run_cli(capsys, "routes", f"{name}:api")
+    assert code == 0, err
+    assert ["GET", "/ping/<int:n>", "ping", f"{name}.ping"] in [line.split() for line in out.splitlines()]
+
+
+def test_target_module_defaults_to_app(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    _, name = write_module(tmp_path, APP_SOURCE.format(attr="app"))
+    isolated.syspath_prepend(str(tmp_path))
+    code, out, err = run_cli(capsys, "openapi", name)
+    assert code == 0, err
+    assert "/ping/{n}" in json.loads(out)["paths"]
+
+
+def test_target_file_path_finds_app(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, APP_SOURCE.format(attr="app"))
+    code, out, err = run_cli(capsys, "openapi", str(path))
+    assert code == 0, err
+    assert json.loads(out)["info"]["title"] == "tmp app"
+
+
+def test_target_file_path_with_attr(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, APP_SOURCE.format(attr="service"))
+    code, out, err = run_cli(capsys, "routes", f"{path}:service")
+    assert code == 0, err
+    assert "/ping/<int:n>" in out
+
+
+def test_target_relative_file_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, APP_SOURCE.format(attr="app"))
+    isolated.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "routes", f"./{path.name}")
+    assert code == 0, err
+    assert "/ping/<int:n>" in out
+
+
+def test_missing_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nowhere" / "app.py"
+    line = assert_one_line_error(*run_cli(capsys, "routes", str(missing)))
+    assert str(missing) in line
+
+
+def test_missing_module(capsys: pytest.CaptureFixture[str], isolated: pytest.MonkeyPatch) -> None:
+    name = f"no_such_module_{uuid.uuid4().hex}"
+    line = assert_one_line_error(*run_cli(capsys, "openapi", f"{name}:app"))
+    assert repr(name) in line
+
+
+def test_missing_attribute_suggests_the_app(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, APP_SOURCE.format(attr="api"))
+    line = assert_one_line_error(*run_cli(capsys, "routes", str(path)))
+    assert "'app'" in line
+    assert f"{path}:api" in line
+
+
+def test_missing_attribute_in_module_target_suggests_the_app(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    _, name = write_module(tmp_path, APP_SOURCE.format(attr="api"))
+    isolated.syspath_prepend(str(tmp_path))
+    line = assert_one_line_error(*run_cli(capsys, "routes", f"{name}:application"))
+    assert "'application'" in line
+    assert f"{name}:api" in line
+
+
+def test_syntax_error_in_target(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, "from covet import Covet\napp = Covet(\ndef broken(:\n")
+    line = assert_one_line_error(*run_cli(capsys, "routes", str(path)))
+    assert "syntax" in line.lower()
+    assert path.name in line
+
+
+def test_target_raising_at_import(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, name = write_module(tmp_path, "raise RuntimeError('database unreachable')\n")
+    line = assert_one_line_error(*run_cli(capsys, "openapi", str(path)))
+    assert "RuntimeError" in line
+    assert "database unreachable" in line
+    assert name not in sys.modules
+
+
+def test_target_raising_multiline_error_stays_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, "raise ValueError('first line\\nsecond line')\n")
+    line = assert_one_line_error(*run_cli(capsys, "routes", str(path)))
+    assert "ValueError" in line
+
+
+def test_target_importing_missing_dependency(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    dependency = f"missing_dep_{uuid.uuid4().hex}"
+    path, _ = write_module(tmp_path, f"import {dependency}\n")
+    line = assert_one_line_error(*run_cli(capsys, "routes", str(path)))
+    assert dependency in line
+
+
+def test_non_asgi_attribute(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, "app = 42\n")
+    line = assert_one_line_error(*run_cli(capsys, "routes", f"{path}:app"))
+    assert "int" in line
+    assert "ASGI" in line
+
+
+def test_plain_asgi_app_is_not_a_covet_app_for_routes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, "async def app(scope, receive, send):\n    pass\n")
+    line = assert_one_line_error(*run_cli(capsys, "openapi", str(path)))
+    assert "covet" in line
+
+
+def test_target_ending_with_colon(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, APP_SOURCE.format(attr="app"))
+    line = assert_one_line_error(*run_cli(capsys, "routes", f"{path}:"))
+    assert f"{path}:app" in line
+
+
+def test_target_not_a_python_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "app.txt"
+    path.write_text("app = 1\n")
+    line = assert_one_line_error(*run_cli(capsys, "routes", str(path)))
+    assert ".py" in line
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"covet run exited early with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"covet run did not listen on port {port} within {timeout}s")
+
+
+def test_run_serves_example_over_http() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(COVET_SCRIPT), "run", str(HELLO), "--port", str(port), "--no-access-log"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, process)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            index = client.get("/")
+            assert index.status_code == 200
+            assert index.text == "Hello from covet!"
+            assert client.get("/items/1").json() == {"name": "keyboard", "price": 49.0, "tags": ["desk"]}
+            created = client.post("/items", json={"name": "mouse", "price": 9.5})
+            assert created.status_code == 201
+            new_id = created.json()["id"]
+            assert client.get(f"/items/{new_id}").json()["name"] == "mouse"
+            missing = client.get("/items/999")
+            assert missing.status_code == 404
+            assert missing.headers["content-type"].startswith("application/json")
+            assert missing.json() == {"detail": "No item 999"}
+    finally:
+        process.terminate()
+        try:
+            _, stderr = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+    assert b"Traceback" not in stderr, stderr.decode(errors="replace")
+
+
+def test_run_with_bad_target_exits_2_quickly(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(COVET_SCRIPT), "run", str(tmp_path / "missing.py"), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 2
+    assert time.monotonic() - started < 15
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.match(r"Error: No such file: .*missing\.py", lines[0])
+    assert "Traceback" not in result.stderr
