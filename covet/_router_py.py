@@ -27,8 +27,8 @@ __all__ = ["Matcher", "SegmentSpec", "STATIC", "PARAM", "PATTERN", "TAIL"]
 #: Segment spec kinds. A spec is a tuple whose first item is one of these.
 STATIC = 0  # (STATIC, text)
 PARAM = 1  # (PARAM, key, name, convertor): the whole segment is one parameter
-PATTERN = 2  # (PATTERN, key, regex, ((name, convertor), ...)): a segment mixing text and params
-TAIL = 3  # (TAIL, key, regex, ((name, convertor), ...)): the rest of the path, may span "/"
+PATTERN = 2  # (PATTERN, key, regex, ((name, convertor, group), ...)): a segment mixing text and params
+TAIL = 3  # (TAIL, key, regex, ((name, convertor, group), ...)): the rest of the path, may span "/"
 
 SegmentSpec = tuple[Any, ...]
 
@@ -121,14 +121,14 @@ def _walk(
 
 
 def _convert_groups(
-    match: re.Match[str] | None, names: tuple[tuple[str, Any], ...]
+    match: re.Match[str] | None, names: tuple[tuple[str, Any, int], ...]
 ) -> tuple[tuple[str, Any], ...] | None:
     if match is None:
         return None
     out = []
-    for (name, convertor), text in zip(names, match.groups()):
+    for name, convertor, group in names:
         try:
-            out.append((name, convertor.convert(text)))
+            out.append((name, convertor.convert(match.group(group))))
         except ValueError:
             return None
     return tuple(out)

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+from urllib.parse import quote
 
 import anyio.to_thread
 
@@ -297,8 +298,9 @@ class Covet(Scaffold):
         try:
             path = scope["path"]
             root = scope.get("root_path")
-            if root and path.startswith(root) and path != root:
-                path = path[len(root) :]
+            if root and path.startswith(root):
+                # The app's own routes are relative to where it is mounted; its bare mount point is "/".
+                path = path[len(root) :] or "/"
             kind, target, params = self.router.resolve(scope["method"], path)
             if kind == FOUND:
                 scope["path_params"] = params
@@ -372,9 +374,17 @@ class Covet(Scaffold):
                     else:
                         raise HTTPException(405, headers={"Allow": allow})
                 elif kind == REDIRECT:
-                    query = request.scope.get("query_string", b"")
-                    root = request.scope.get("root_path", "").rstrip("/")
-                    location = root + target + ("?" + query.decode("latin-1") if query else "")
+                    scope = request.scope
+                    query = scope.get("query_string", b"")
+                    raw_path = scope.get("raw_path")
+                    if raw_path:
+                        # The client's own encoding: re-quoting the decoded path could turn an
+                        # escaped '?' or '%' into syntax.
+                        location = raw_path.decode("latin-1").split("?", 1)[0] + "/"
+                    else:
+                        location = scope.get("root_path", "").rstrip("/") + quote(target)
+                    if query:
+                        location += "?" + query.decode("latin-1")
                     response = RedirectResponse(location, status_code=308)
                 else:
                     raise HTTPException(404)

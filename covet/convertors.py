@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -87,8 +88,11 @@ class FloatConvertor(Convertor):
         number = float(value)
         if number < 0 or not math.isfinite(number):
             raise ValueError(f"float path parameters must be finite and >= 0, got {value!r}")
-        text = f"{number:.17g}" if number != int(number) else str(int(number))
-        return text
+        if number == int(number):
+            return str(int(number))
+        # Positional notation only: an exponent ("1e-05") would not match this converter's regex.
+        text = format(Decimal(repr(number)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class PathConvertor(Convertor):

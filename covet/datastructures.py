@@ -193,7 +193,7 @@ class MutableHeaders(Headers):
     __slots__ = ()
 
     def __setitem__(self, key: str, value: str) -> None:
-        name = key.lower().encode("latin-1")
+        name = _header_name(key)
         encoded = _header_value(value)
         for index, (k, _) in enumerate(self._raw):
             if k == name:
@@ -203,14 +203,14 @@ class MutableHeaders(Headers):
         self._raw.append((name, encoded))
 
     def __delitem__(self, key: str) -> None:
-        name = key.lower().encode("latin-1")
+        name = _header_name(key)
         before = len(self._raw)
         self._raw[:] = [item for item in self._raw if item[0] != name]
         if len(self._raw) == before:
             raise KeyError(key)
 
     def append(self, key: str, value: str) -> None:
-        self._raw.append((key.lower().encode("latin-1"), _header_value(value)))
+        self._raw.append((_header_name(key), _header_value(value)))
 
     def setdefault(self, key: str, value: str) -> str:
         existing = self.get(key)
@@ -229,6 +229,14 @@ class MutableHeaders(Headers):
         if key in self:
             del self[key]
         return value
+
+
+def _header_name(key: str) -> bytes:
+    # A name with CR, LF, ':' or spaces would let a header inject another header.
+    name = str(key).lower()
+    if not name or any(char in name for char in "\r\n: \t\0"):
+        raise ValueError(f"Invalid header name: {key!r}")
+    return name.encode("latin-1")
 
 
 def _header_value(value: str) -> bytes:

@@ -50,6 +50,21 @@ def safe_filename(filename: str) -> str:
 
 
 async def parse_multipart(body: bytes, content_type: str, limits: FormLimits = DEFAULT_LIMITS) -> FormData:
+    items: list[tuple[str, str | UploadFile]] = []
+    try:
+        await _parse_multipart_into(items, body, content_type, limits)
+    except BaseException:
+        # A form refused halfway must not leave the uploads it already spooled open.
+        for _, value in items:
+            if isinstance(value, UploadFile):
+                await value.close()
+        raise
+    return FormData(items)
+
+
+async def _parse_multipart_into(
+    items: list[tuple[str, str | UploadFile]], body: bytes, content_type: str, limits: FormLimits
+) -> None:
     _, params = parse_content_type(content_type)
     boundary = params.get("boundary", "")
     if not boundary:
@@ -63,7 +78,6 @@ async def parse_multipart(body: bytes, content_type: str, limits: FormLimits = D
     start = body.find(delimiter)
     if start < 0:
         raise ParseError("Multipart body does not contain its boundary.")
-    items: list[tuple[str, str | UploadFile]] = []
     fields = files = 0
     position = start + len(delimiter)
     separator = b"\r\n" + delimiter
@@ -121,4 +135,3 @@ async def parse_multipart(body: bytes, content_type: str, limits: FormLimits = D
             except LookupError:
                 text = content.decode("utf-8", errors="replace")
             items.append((name, text))
-    return FormData(items)

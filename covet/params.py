@@ -242,12 +242,16 @@ def _is_list(annotation: Any) -> bool:
     return typing.get_origin(base) in (list, set, frozenset, tuple) or base in (list, set, frozenset, tuple)
 
 
-def _is_upload(annotation: Any) -> bool:
+def _file_item_type(annotation: Any) -> Any:
     base = _split_annotated(_strip_optional(annotation))[0]
     if typing.get_origin(base) is list:
         args = typing.get_args(base)
         base = args[0] if args else Any
-    return base is UploadFile
+    return base
+
+
+def _is_upload(annotation: Any) -> bool:
+    return _file_item_type(annotation) is UploadFile
 
 
 def _needs_conversion(annotation: Any) -> bool:
@@ -259,13 +263,19 @@ def _check_type(annotation: Any, where: str) -> None:
     if annotation in (Any, _MISSING) or _is_upload(annotation):
         return
     try:
-        msgspec.inspect.type_info(annotation)
+        info = msgspec.inspect.type_info(annotation)
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"{where}: covet cannot validate the annotation {annotation!r} ({exc}). Use a type "
             "msgspec supports (str, int, float, bool, list[...], Enum, datetime, UUID, msgspec.Struct, "
             "dataclass, TypedDict...), or annotate the parameter as Request and read it yourself."
         ) from None
+    if isinstance(info, msgspec.inspect.CustomType):
+        raise TypeError(
+            f"{where}: {annotation!r} is a plain class, which cannot come from a request. If it is a "
+            "service (a database, a client), provide it with Annotated[..., Depends(factory)]; if it is "
+            "request data, make it a msgspec.Struct or dataclass."
+        )
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -535,7 +545,11 @@ def _param_spec(
     if name in path_convertors and not isinstance(marker, (Param, Depends)):
         spec = ParamSpec(name, PATH, name, annotation, _MISSING)
         convertor = path_convertors[name]
-        spec.convert = annotation is not _MISSING and base is not convertor.python_type and base is not Any
+        # Convert when the annotation says more than the converter produced: another type, or
+        # msgspec.Meta constraints inside Annotated.
+        spec.convert = annotation is not _MISSING and base is not Any and (
+            base is not convertor.python_type or bool(metadata)
+        )
         if spec.convert:
             _check_type(annotation, where)
         return spec
@@ -567,11 +581,16 @@ def _param_spec(
         spec = ParamSpec(name, kind, key, annotation, default, marker)
         if kind in (FORM, FILE) and _is_upload(annotation):
             spec.kind = FILE
-        if spec.convert and spec.kind != FILE:
+        if spec.kind == FILE:
+            # For files, "convert" means "hand over the content as bytes" (annotation bytes or list[bytes]).
+            spec.convert = _file_item_type(annotation) is bytes
+        elif spec.convert:
             _check_type(annotation, where)
         return spec
     if _is_upload(annotation):
-        return ParamSpec(name, FILE, name, annotation, default, File())
+        spec = ParamSpec(name, FILE, name, annotation, default, File())
+        spec.convert = False
+        return spec
     # 5. bodies
     if is_body_type(annotation):
         _check_type(annotation, where)

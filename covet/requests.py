@@ -266,7 +266,7 @@ class Request(HTTPConnection):
             body = await self.body()
             try:
                 self._json = msgspec.json.decode(body)
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
                 raise HTTPException(400, f"Malformed JSON body: {exc}") from None
         return self._json
 

@@ -105,7 +105,7 @@ async def _read_json_body(plan: EndpointPlan, request: Request, errors: list[dic
     except msgspec.ValidationError as exc:
         errors.append(validation_error(exc, ["body"]))
         return
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(400, f"Malformed JSON body: {exc}") from None
     if plan.body_embedded:
         for spec in plan.body_params:
@@ -174,6 +174,9 @@ async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[di
                 uploads = raw if isinstance(raw, list) else [raw]
                 if not all(isinstance(item, UploadFile) for item in uploads):
                     errors.append({"loc": ["body", spec.key], "msg": "Expected an uploaded file", "type": "type_error"})
+                elif spec.convert:  # annotated bytes: hand over the content
+                    contents = [await item.read() for item in uploads]
+                    values[spec.name] = contents if spec.is_list else contents[0]
                 else:
                     values[spec.name] = raw
             elif spec.convert:

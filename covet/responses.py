@@ -329,13 +329,23 @@ class FileResponse(Response):
             await send({"type": "http.response.start", "status": 304, "headers": raw})
             await send({"type": "http.response.body", "body": b""})
             return
-        headers["content-length"] = str(info.st_size)
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        start, remaining, status = 0, info.st_size, self.status_code
+        byte_range = _requested_range(scope, etag, headers["last-modified"], info.st_size) if status == 200 else None
+        if byte_range == "unsatisfiable":
+            await Response(b"", 416, {"content-range": f"bytes */{info.st_size}"})(scope, receive, send)
+            return
+        if isinstance(byte_range, tuple):
+            start, end = byte_range
+            remaining, status = end - start + 1, 206
+            headers["content-range"] = f"bytes {start}-{end}/{info.st_size}"
+        headers["content-length"] = str(remaining)
+        await send({"type": "http.response.start", "status": status, "headers": self.raw_headers})
         if scope.get("method") == "HEAD":
             await send({"type": "http.response.body", "body": b""})
         else:
             async with await anyio.open_file(self.path, "rb") as file:
-                remaining = info.st_size
+                if start:
+                    await file.seek(start)
                 while remaining > 0:
                     chunk = await file.read(min(self.chunk_size, remaining))
                     if not chunk:
@@ -346,6 +356,42 @@ class FileResponse(Response):
                     await send({"type": "http.response.body", "body": b""})
         if self.background is not None:
             await self.background()
+
+
+def _requested_range(scope: Scope, etag: str, last_modified: str, size: int) -> tuple[int, int] | str | None:
+    """The one byte range asked for, ``"unsatisfiable"``, or None to send the whole file.
+
+    Several ranges, a malformed header or a stale ``If-Range`` all get the whole file, which is
+    always a correct answer to a range request.
+    """
+    if scope.get("method") not in ("GET", "HEAD"):
+        return None
+    range_header = if_range = None
+    for key, value in scope.get("headers", ()):
+        if key == b"range":
+            range_header = value.decode("latin-1")
+        elif key == b"if-range":
+            if_range = value.decode("latin-1").strip()
+    if range_header is None or (if_range is not None and if_range not in (etag, last_modified)):
+        return None
+    unit, _, spec = range_header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (last and not last.isdigit()):
+        return None
+    if not first:  # suffix range: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            return "unsatisfiable"
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, end
 
 
 def _not_modified(scope: Scope, etag: str, mtime: float) -> bool:

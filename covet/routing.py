@@ -260,18 +260,20 @@ def _key(tokens: list[str | tuple[str, str]]) -> str:
 
 def _segment_regex(
     tokens: list[str | tuple[str, str]], convertors: dict[str, Convertor]
-) -> tuple[re.Pattern[str], tuple[tuple[str, Convertor], ...]]:
+) -> tuple[re.Pattern[str], tuple[tuple[str, Convertor, int], ...]]:
     parts: list[str] = []
-    names: list[tuple[str, Convertor]] = []
+    params: list[tuple[str, Convertor]] = []
     for token in tokens:
         if isinstance(token, str):
             parts.append(re.escape(token))
         else:
             convertor = convertors[token[0]]
-            parts.append(f"({convertor.regex})")
-            names.append((token[0], convertor))
-    # Converter regexes are written without capture groups, so group i is parameter i.
-    return re.compile("".join(parts)), tuple(names)
+            # Named groups: a converter regex with groups of its own cannot shift the others.
+            parts.append(f"(?P<_p{len(params)}>{convertor.regex})")
+            params.append((token[0], convertor))
+    regex = re.compile("".join(parts))
+    names = tuple((name, convertor, regex.groupindex[f"_p{index}"]) for index, (name, convertor) in enumerate(params))
+    return regex, names
 
 
 class Mount:

@@ -1,0 +1,662 @@
+"""The response classes, cookies, header safety, and the conversion of handler return values."""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import gc
+import os
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from covet import (
+    Covet,
+    EventSourceResponse,
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    ServerSentEvent,
+    StreamingResponse,
+)
+from covet.testing import TestClient
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> Iterator[None]:
+    """Collect after each test, so a leaked resource (ResourceWarning) fails the test that leaked it."""
+    yield
+    gc.collect()
+
+
+def serve(response_factory: Any, path: str = "/", **route_options: Any) -> TestClient:
+    """A client for an app whose single GET route returns ``response_factory()``."""
+    app = Covet()
+
+    @app.get(path, **route_options)
+    async def endpoint() -> Any:
+        return response_factory()
+
+    return TestClient(app, follow_redirects=False)
+
+
+# --- the response classes -------------------------------------------------------------------------
+
+
+def test_response_sends_bytes_with_media_type_and_headers() -> None:
+    client = serve(
+        lambda: Response(b"<svg/>", status_code=201, headers={"X-A": "1"}, media_type="image/svg+xml")
+    )
+    response = client.get("/")
+    assert response.status_code == 201
+    assert response.content == b"<svg/>"
+    assert response.headers["content-type"] == "image/svg+xml"
+    assert response.headers["content-length"] == "6"
+    assert response.headers["x-a"] == "1"
+
+
+def test_response_encodes_str_as_utf8() -> None:
+    response = serve(lambda: Response("héllo", media_type="text/plain")).get("/")
+    assert response.content == "héllo".encode()
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-length"] == str(len("héllo".encode()))
+
+
+def test_response_refuses_non_text_content_with_a_hint() -> None:
+    with pytest.raises(TypeError, match="JSONResponse"):
+        Response({"a": 1})
+
+
+def test_json_response_encodes_with_msgspec() -> None:
+    when = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)
+    ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    response = serve(lambda: JSONResponse({"when": when, "id": ident, "n": [1, 2]}, status_code=202)).get("/")
+    assert response.status_code == 202
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"when": "2024-05-01T12:30:00Z", "id": str(ident), "n": [1, 2]}
+
+
+def test_html_and_plain_text_responses_set_charset() -> None:
+    html = serve(lambda: HTMLResponse("<p>hi</p>")).get("/")
+    assert html.headers["content-type"] == "text/html; charset=utf-8"
+    assert html.text == "<p>hi</p>"
+    text = serve(lambda: PlainTextResponse("plain")).get("/")
+    assert text.headers["content-type"] == "text/plain; charset=utf-8"
+    assert text.text == "plain"
+
+
+def test_redirect_response_defaults_to_307() -> None:
+    response = serve(lambda: RedirectResponse("/elsewhere?x=1")).get("/")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/elsewhere?x=1"
+    assert response.content == b""
+
+
+def test_redirect_response_with_explicit_status() -> None:
+    response = serve(lambda: RedirectResponse("https://example.org/", status_code=303)).get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "https://example.org/"
+
+
+def test_redirect_response_percent_encodes_non_ascii() -> None:
+    response = serve(lambda: RedirectResponse("/café")).get("/")
+    assert response.headers["location"] == "/caf%C3%A9"
+
+
+def test_head_request_gets_headers_without_body() -> None:
+    client = serve(lambda: PlainTextResponse("a body"))
+    response = client.head("/")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-length"] == "6"
+
+
+# --- streaming --------------------------------------------------------------------------------------
+
+
+def test_streaming_response_from_async_iterable() -> None:
+    async def numbers() -> AsyncIterator[str]:
+        for n in range(3):
+            yield f"{n},"
+
+    streaming = StreamingResponse(numbers(), media_type="text/csv")
+    assert b"content-length" not in {name for name, _ in streaming.raw_headers}  # length is unknown
+    response = serve(lambda: streaming).get("/")
+    assert response.text == "0,1,2,"
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+
+
+def test_streaming_response_from_sync_iterable_of_bytes_and_str() -> None:
+    response = serve(lambda: StreamingResponse([b"a", "b", b"", "c"], media_type="text/plain")).get("/")
+    assert response.text == "abc"
+
+
+def test_streaming_sync_generator_runs_off_the_event_loop() -> None:
+    app = Covet()
+    threads: dict[str, Any] = {}
+
+    def produce() -> Iterator[bytes]:
+        threads.setdefault("generator", set()).add(threading.get_ident())
+        yield b"one"
+        threads["generator"].add(threading.get_ident())
+        yield b"two"
+
+    @app.get("/")
+    async def endpoint() -> StreamingResponse:
+        threads["loop"] = threading.get_ident()
+        return StreamingResponse(produce())
+
+    response = TestClient(app).get("/")
+    assert response.content == b"onetwo"
+    assert threads["loop"] not in threads["generator"]
+
+
+def test_streaming_response_to_head_sends_no_body() -> None:
+    consumed: list[bytes] = []
+
+    def produce() -> Iterator[bytes]:
+        consumed.append(b"x")
+        yield b"x"
+
+    response = serve(lambda: StreamingResponse(produce())).head("/")
+    assert response.content == b""
+    assert consumed == []
+
+
+# --- files ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data.txt"
+    path.write_bytes(b"0123456789" * 10)
+    return path
+
+
+def test_file_response_sends_file_with_validators(data_file: Path) -> None:
+    response = serve(lambda: FileResponse(data_file)).get("/")
+    assert response.status_code == 200
+    assert response.content == data_file.read_bytes()
+    assert response.headers["content-length"] == "100"
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["etag"].startswith('"') and response.headers["etag"].endswith('"')
+    modified = email.utils.parsedate_to_datetime(response.headers["last-modified"])
+    assert int(modified.timestamp()) == int(os.stat(data_file).st_mtime)
+
+
+def test_file_response_etag_changes_when_file_changes(data_file: Path) -> None:
+    client = serve(lambda: FileResponse(data_file))
+    first = client.get("/").headers["etag"]
+    data_file.write_bytes(b"different content")
+    os.utime(data_file, (1_700_000_000, 1_700_000_000))
+    second = client.get("/")
+    assert second.content == b"different content"
+    assert second.headers["etag"] != first
+
+
+def test_file_response_304_on_matching_if_none_match(data_file: Path) -> None:
+    client = serve(lambda: FileResponse(data_file))
+    etag = client.get("/").headers["etag"]
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        response = client.get("/", headers={"if-none-match": header})
+        assert response.status_code == 304, header
+        assert response.content == b""
+        assert response.headers["etag"] == etag
+        assert "content-length" not in response.headers or response.headers["content-length"] == "0"
+
+
+def test_file_response_200_on_stale_if_none_match(data_file: Path) -> None:
+    response = serve(lambda: FileResponse(data_file)).get("/", headers={"if-none-match": '"stale"'})
+    assert response.status_code == 200
+    assert len(response.content) == 100
+
+
+def test_file_response_304_on_if_modified_since(data_file: Path) -> None:
+    client = serve(lambda: FileResponse(data_file))
+    last_modified = client.get("/").headers["last-modified"]
+    response = client.get("/", headers={"if-modified-since": last_modified})
+    assert response.status_code == 304
+    assert response.content == b""
+
+
+def test_file_response_200_when_modified_after_if_modified_since(data_file: Path) -> None:
+    os.utime(data_file, (1_700_000_000, 1_700_000_000))
+    earlier = email.utils.formatdate(1_600_000_000, usegmt=True)
+    response = serve(lambda: FileResponse(data_file)).get("/", headers={"if-modified-since": earlier})
+    assert response.status_code == 200
+
+
+def test_file_response_ignores_malformed_if_modified_since(data_file: Path) -> None:
+    response = serve(lambda: FileResponse(data_file)).get("/", headers={"if-modified-since": "yesterday-ish"})
+    assert response.status_code == 200
+
+
+def test_file_response_if_none_match_takes_precedence_over_if_modified_since(data_file: Path) -> None:
+    client = serve(lambda: FileResponse(data_file))
+    last_modified = client.get("/").headers["last-modified"]
+    response = client.get("/", headers={"if-none-match": '"stale"', "if-modified-since": last_modified})
+    assert response.status_code == 200
+
+
+def test_file_response_head_sends_headers_only(data_file: Path) -> None:
+    response = serve(lambda: FileResponse(data_file)).head("/")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-length"] == "100"
+    assert "etag" in response.headers
+
+
+def test_file_response_missing_file_is_404(tmp_path: Path) -> None:
+    response = serve(lambda: FileResponse(tmp_path / "nope.txt")).get("/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+def test_file_response_directory_is_404(tmp_path: Path) -> None:
+    response = serve(lambda: FileResponse(tmp_path)).get("/")
+    assert response.status_code == 404
+
+
+def test_file_response_range_request_returns_partial_content(data_file: Path) -> None:
+    response = serve(lambda: FileResponse(data_file)).get("/", headers={"range": "bytes=2-5"})
+    assert response.status_code == 206
+    assert response.content == b"2345"
+    assert response.headers["content-range"] == "bytes 2-5/100"
+    assert response.headers["content-length"] == "4"
+
+
+def test_file_response_content_disposition_ascii(data_file: Path) -> None:
+    response = serve(lambda: FileResponse(data_file, filename="report.txt")).get("/")
+    assert response.headers["content-disposition"] == 'attachment; filename="report.txt"'
+
+
+def test_file_response_content_disposition_non_ascii_filename(data_file: Path) -> None:
+    response = serve(lambda: FileResponse(data_file, filename="résumé 2024.pdf")).get("/")
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment; ")
+    assert "filename*=utf-8''r%C3%A9sum%C3%A9%202024.pdf" in disposition
+    disposition.encode("ascii")  # the fallback filename= part is plain ASCII
+    assert response.headers["content-type"] == "application/pdf"
+
+
+def test_file_response_filename_cannot_inject_headers(data_file: Path) -> None:
+    try:
+        response = FileResponse(data_file, filename='evil"\r\nSet-Cookie: a=b.txt')
+    except ValueError:
+        return  # refusing the filename outright is also safe
+    for _, value in response.raw_headers:
+        assert b"\r" not in value and b"\n" not in value
+
+
+# --- server-sent events ---------------------------------------------------------------------------
+
+
+def test_event_source_response_frames_events() -> None:
+    async def events() -> AsyncIterator[Any]:
+        yield ServerSentEvent(data={"n": 1}, event="tick", id="7", retry=1500)
+        yield "plain text"
+        yield "line one\nline two"
+        yield {"a": [1, 2]}
+        yield ServerSentEvent(event="ping")
+
+    response = serve(lambda: EventSourceResponse(events())).get("/")
+    assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.text == (
+        'id: 7\nevent: tick\nretry: 1500\ndata: {"n":1}\n\n'
+        "data: plain text\n\n"
+        "data: line one\ndata: line two\n\n"
+        'data: {"a":[1,2]}\n\n'
+        "event: ping\n\n"
+    )
+
+
+def test_event_source_accepts_sync_iterables() -> None:
+    response = serve(lambda: EventSourceResponse(["a", "b"])).get("/")
+    assert response.text == "data: a\n\ndata: b\n\n"
+
+
+@pytest.mark.parametrize("field", ["event", "id"])
+def test_sse_event_and_id_newline_injection_is_refused(field: str) -> None:
+    event = ServerSentEvent(data="x", **{field: "a\ndata: injected"})
+    with pytest.raises(ValueError, match="newline"):
+        event.encode()
+
+
+# --- cookies ----------------------------------------------------------------------------------------
+
+
+def _set_cookie_headers(response: Response) -> list[str]:
+    return [value.decode("latin-1") for name, value in response.raw_headers if name == b"set-cookie"]
+
+
+def test_set_cookie_defaults_to_lax_and_root_path() -> None:
+    response = Response()
+    response.set_cookie("session", "abc")
+    (header,) = _set_cookie_headers(response)
+    parts = [part.strip() for part in header.split(";")]
+    assert parts[0] == "session=abc"
+    lowered = [part.lower() for part in parts]
+    assert "path=/" in lowered
+    assert "samesite=lax" in lowered
+    assert "secure" not in lowered
+    assert "httponly" not in lowered
+
+
+def test_set_cookie_with_every_attribute() -> None:
+    response = Response()
+    expires = datetime(2031, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    response.set_cookie(
+        "token",
+        "xyz",
+        max_age=3600,
+        expires=expires,
+        path="/app",
+        domain="example.org",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+    (header,) = _set_cookie_headers(response)
+    lowered = [part.strip().lower() for part in header.split(";")]
+    assert header.startswith("token=xyz")
+    assert "max-age=3600" in lowered
+    assert "expires=thu, 02 jan 2031 03:04:05 gmt" in lowered
+    assert "path=/app" in lowered
+    assert "domain=example.org" in lowered
+    assert "secure" in lowered
+    assert "httponly" in lowered
+    assert "samesite=strict" in lowered
+
+
+def test_set_cookie_samesite_none_requires_secure() -> None:
+    response = Response()
+    with pytest.raises(ValueError, match="[Ss]ecure"):
+        response.set_cookie("a", "1", samesite="none")
+    response.set_cookie("a", "1", samesite="none", secure=True)
+    (header,) = _set_cookie_headers(response)
+    lowered = [part.strip().lower() for part in header.split(";")]
+    assert "samesite=none" in lowered and "secure" in lowered
+
+
+def test_set_cookie_rejects_unknown_samesite_and_bad_names() -> None:
+    response = Response()
+    with pytest.raises(ValueError, match="samesite"):
+        response.set_cookie("a", "1", samesite="sometimes")
+    with pytest.raises(ValueError, match="cookie name"):
+        response.set_cookie("bad name;", "1")
+
+
+def test_set_cookie_value_cannot_break_the_header() -> None:
+    response = Response()
+    response.set_cookie("a", "x\r\nSet-Cookie: admin=1")
+    (header,) = _set_cookie_headers(response)
+    assert "\r" not in header and "\n" not in header
+
+
+def test_delete_cookie_expires_it() -> None:
+    response = Response()
+    response.delete_cookie("session", path="/app", domain="example.org")
+    (header,) = _set_cookie_headers(response)
+    lowered = [part.strip().lower() for part in header.split(";")]
+    assert lowered[0] in ("session=", 'session=""')
+    assert "max-age=0" in lowered
+    assert "path=/app" in lowered
+    assert "domain=example.org" in lowered
+
+
+def test_cookies_round_trip_through_the_client() -> None:
+    app = Covet()
+
+    @app.get("/login")
+    async def login() -> Response:
+        response = PlainTextResponse("in")
+        response.set_cookie("session", "abc")
+        return response
+
+    @app.get("/logout")
+    async def logout() -> Response:
+        response = PlainTextResponse("out")
+        response.delete_cookie("session")
+        return response
+
+    client = TestClient(app)
+    assert client.get("/login").cookies["session"] == "abc"
+    assert client.cookies.get("session") == "abc"
+    client.get("/logout")
+    assert client.cookies.get("session") is None
+
+
+# --- header injection -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["a\r\nSet-Cookie: admin=1", "a\nb", "a\rb"])
+def test_header_value_crlf_injection_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="CR or LF"):
+        Response(b"", headers={"x-echo": value})
+    response = Response()
+    with pytest.raises(ValueError):
+        response.headers["x-echo"] = value
+    with pytest.raises(ValueError):
+        response.headers.append("x-echo", value)
+    assert b"x-echo" not in {name for name, _ in response.raw_headers}
+
+
+def test_header_name_crlf_injection_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Response(b"", headers={"x-a\r\nset-cookie": "admin=1"})
+
+
+def test_returned_header_crlf_injection_never_reaches_the_wire() -> None:
+    app = Covet()
+
+    @app.get("/")
+    async def endpoint() -> Any:
+        return "ok", {"x-echo": "a\r\nSet-Cookie: admin=1"}
+
+    response = TestClient(app, raise_server_exceptions=False).get("/")
+    assert response.status_code == 500
+    assert "set-cookie" not in response.headers
+
+
+def test_redirect_location_crlf_injection_is_neutralised() -> None:
+    response = RedirectResponse("/next\r\nSet-Cookie: admin=1")
+    location = response.headers["location"]
+    assert "\r" not in location and "\n" not in location
+    assert location.startswith("/next")
+
+
+# --- return value conversion ----------------------------------------------------------------------
+
+
+class Item(msgspec.Struct):
+    name: str
+    price: float
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"a": 1}, {"a": 1}),
+        ([1, "two", None], [1, "two", None]),
+        (Item("lamp", 9.5), {"name": "lamp", "price": 9.5}),
+        (Point(1, 2), {"x": 1, "y": 2}),
+    ],
+    ids=["dict", "list", "struct", "dataclass"],
+)
+def test_data_return_values_become_json(value: Any, expected: Any) -> None:
+    response = serve(lambda: value).get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == expected
+
+
+def test_str_return_value_is_html() -> None:
+    response = serve(lambda: "<h1>hi</h1>").get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == "<h1>hi</h1>"
+
+
+def test_bytes_return_value_is_octet_stream() -> None:
+    response = serve(lambda: b"\x00\x01").get("/")
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.content == b"\x00\x01"
+
+
+def test_none_return_value_is_204_empty() -> None:
+    response = serve(lambda: None).get("/")
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_none_with_status_code_200_is_200_empty() -> None:
+    response = serve(lambda: None, status_code=200).get("/")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_response_return_value_is_sent_as_is() -> None:
+    original = PlainTextResponse("teapot", status_code=418, headers={"x-a": "1"})
+    response = serve(lambda: original, status_code=201).get("/")
+    assert (response.status_code, response.text, response.headers["x-a"]) == (418, "teapot", "1")
+
+
+def test_tuple_body_status() -> None:
+    response = serve(lambda: ({"created": True}, 201)).get("/")
+    assert response.status_code == 201
+    assert response.json() == {"created": True}
+
+
+def test_tuple_body_status_headers() -> None:
+    response = serve(lambda: ("made", 202, {"X-Id": "42"})).get("/")
+    assert response.status_code == 202
+    assert response.text == "made"
+    assert response.headers["x-id"] == "42"
+
+
+def test_tuple_body_headers_keeps_default_status() -> None:
+    response = serve(lambda: ({"a": 1}, {"X-Id": "7"}), status_code=201).get("/")
+    assert response.status_code == 201
+    assert response.headers["x-id"] == "7"
+    assert response.json() == {"a": 1}
+
+
+def test_tuple_headers_may_be_a_list_of_pairs() -> None:
+    response = serve(lambda: ("ok", 200, [("X-A", "1")])).get("/")
+    assert response.headers["x-a"] == "1"
+
+
+def test_tuple_response_and_status_overrides_status() -> None:
+    response = serve(lambda: (PlainTextResponse("x"), 409)).get("/")
+    assert response.status_code == 409
+    assert response.text == "x"
+
+
+def test_tuple_of_wrong_length_is_an_error_with_hint() -> None:
+    with pytest.raises(TypeError, match=r"\(body, status\)"):
+        serve(lambda: (1, 2, 3, 4)).get("/")
+
+
+def test_unencodable_return_value_is_an_error_with_hint() -> None:
+    with pytest.raises(TypeError, match="object"):
+        serve(lambda: object()).get("/")
+
+
+def test_status_code_option_sets_default_status() -> None:
+    response = serve(lambda: {"id": 1}, status_code=201).get("/")
+    assert response.status_code == 201
+    assert response.json() == {"id": 1}
+
+
+def test_status_code_option_is_overridden_by_tuple_status() -> None:
+    response = serve(lambda: ({"id": 1}, 200), status_code=201).get("/")
+    assert response.status_code == 200
+
+
+# --- response models --------------------------------------------------------------------------------
+
+
+class PublicUser(msgspec.Struct):
+    name: str
+    email: str
+
+
+class StoredUser(msgspec.Struct):
+    name: str
+    email: str
+    password_hash: str
+
+
+def test_response_model_drops_extra_fields_from_dicts() -> None:
+    client = serve(
+        lambda: {"name": "ada", "email": "a@x.org", "password_hash": "secret"}, response_model=PublicUser
+    )
+    assert client.get("/").json() == {"name": "ada", "email": "a@x.org"}
+
+
+def test_response_model_drops_extra_fields_from_objects() -> None:
+    client = serve(lambda: StoredUser("ada", "a@x.org", "secret"), response_model=PublicUser)
+    assert client.get("/").json() == {"name": "ada", "email": "a@x.org"}
+
+
+def test_response_model_list() -> None:
+    client = serve(
+        lambda: [StoredUser("ada", "a@x.org", "s1"), StoredUser("bob", "b@x.org", "s2")],
+        response_model=list[PublicUser],
+    )
+    assert client.get("/").json() == [
+        {"name": "ada", "email": "a@x.org"},
+        {"name": "bob", "email": "b@x.org"},
+    ]
+
+
+def test_return_annotation_drops_extra_fields() -> None:
+    app = Covet()
+
+    @app.get("/me")
+    async def me() -> PublicUser:
+        return StoredUser("ada", "a@x.org", "secret")  # type: ignore[return-value]
+
+    response = TestClient(app).get("/me")
+    assert response.json() == {"name": "ada", "email": "a@x.org"}
+    assert "secret" not in response.text
+
+
+def test_return_annotation_dataclass_model() -> None:
+    app = Covet()
+
+    @app.get("/p")
+    def point() -> Point:
+        return {"x": 1, "y": 2, "z": 3}  # type: ignore[return-value]
+
+    assert TestClient(app).get("/p").json() == {"x": 1, "y": 2}
+
+
+def test_response_model_applies_to_tuple_bodies() -> None:
+    client = serve(
+        lambda: ({"name": "a", "email": "e", "password_hash": "s"}, 201), response_model=PublicUser
+    )
+    response = client.get("/")
+    assert response.status_code == 201
+    assert response.json() == {"name": "a", "email": "e"}
+
+
+def test_response_returned_despite_model_is_sent_as_is() -> None:
+    client = serve(lambda: PlainTextResponse("raw"), response_model=PublicUser)
+    assert client.get("/").text == "raw"
