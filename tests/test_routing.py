@@ -543,6 +543,19 @@ def test_sub_covet_app_404_and_redirect_stay_inside_the_mount(app: Covet) -> Non
     assert client.get("/sub/missing").status_code == 404
 
 
+def test_bare_mount_point_serves_the_sub_app_root(app: Covet) -> None:
+    sub = Covet(openapi_url=None, docs_url=None)
+
+    @sub.get("/")
+    async def sub_index() -> dict[str, str]:
+        return {"where": "sub"}
+
+    app.mount("/sub", sub)
+    client = TestClient(app)
+    assert client.get("/sub").json() == {"where": "sub"}
+    assert client.get("/sub/").json() == {"where": "sub"}
+
+
 def test_mount_prefix_must_be_static(app: Covet) -> None:
     with pytest.raises(ValueError, match="static paths"):
         app.mount("/x/<name>", scope_echo)
