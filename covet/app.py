@@ -420,10 +420,12 @@ class Covet(Scaffold):
 
     async def _handle_exception(self, exc: Exception, request: Request, chain: tuple[Scaffold, ...]) -> Response:
         """The response for ``exc``: a registered handler's, the default JSON error, or re-raise."""
-        for scaffold in reversed(chain):
-            handler = scaffold.find_error_handler(exc)
-            if handler is None and not isinstance(exc, HTTPException):
-                handler = scaffold.error_handlers.get(500)
+        # A handler for the exception's own class or status wins anywhere in the chain; a catch-all
+        # 500 handler is only the fallback for exceptions nobody named.
+        handlers = [scaffold.find_error_handler(exc) for scaffold in reversed(chain)]
+        if not isinstance(exc, HTTPException):
+            handlers += [scaffold.error_handlers.get(500) for scaffold in reversed(chain)]
+        for handler in handlers:
             if handler is not None:
                 result = await _call_flexible(handler, exc)
                 status = exc.status_code if isinstance(exc, HTTPException) else 500
