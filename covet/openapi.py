@@ -85,7 +85,8 @@ def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict
     func = route.endpoint
     doc = inspect.getdoc(func) or ""
     summary = options.get("summary") or getattr(func, "__name__", route.name).replace("_", " ").title()
-    operation: dict[str, Any] = {"summary": summary, "operationId": f"{route.name}_{method.lower()}"}
+    operation_id = options.get("operation_id") or f"{route.name}_{method.lower()}"
+    operation: dict[str, Any] = {"summary": summary, "operationId": operation_id}
     description = options.get("description") or doc
     if description:
         operation["description"] = description
