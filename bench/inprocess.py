@@ -42,8 +42,9 @@ COVET_PURE = "covet-pure"
 DEFAULT_REPEAT = 7
 DEFAULT_MIN_TIME = 0.1  # seconds per timed batch when --number is not given
 LIFESPAN_TIMEOUT = 10.0
+# The dependency-injection issue's target: covet's deps3 costs at most this times its deps0.
+DEPS_TARGET = 1.5
 
-_REQUEST: Message = {"type": "http.request", "body": b"", "more_body": False}
 _HEADERS: list[tuple[bytes, bytes]] = [
     (b"host", b"127.0.0.1:8000"),
     (b"user-agent", b"covet-bench"),
@@ -51,26 +52,46 @@ _HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
-def scope_for(path: str) -> Scope:
-    """Build the scope a server would send for ``GET path``; timed runs copy it per request."""
+def scope_for(scenario: Scenario) -> Scope:
+    """Build the scope a server would send for ``scenario``; timed runs copy it per request."""
+    headers = _HEADERS
+    if scenario.body is not None:
+        headers = [
+            *_HEADERS,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(scenario.body)).encode()),
+        ]
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": scenario.method,
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
+        "path": scenario.path,
+        "raw_path": scenario.path.encode(),
         "root_path": "",
-        "query_string": b"",
-        "headers": _HEADERS,
+        "query_string": scenario.query.encode(),
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
 
 
-async def _receive() -> Message:
-    return _REQUEST
+def receiver(scenario: Scenario) -> Receive:
+    """Return a ``receive`` that hands over the scenario's whole body in one ``http.request``.
+
+    It answers every call with the same message, so it costs the same on every request and
+    needs no per-request state; the apps read the body once and do not call it again.
+    """
+    request: Message = {"type": "http.request", "body": scenario.body or b"", "more_body": False}
+
+    async def receive() -> Message:
+        return request
+
+    return receive
+
+
+_NULL = Scenario("null", "/", "", "")
 
 
 async def _discard(message: Message) -> None:
@@ -226,8 +247,8 @@ class Lifespan:
 # -- verification ----------------------------------------------------------------------
 
 
-async def ask(app: ASGIApp, path: str) -> Answer:
-    """Send one GET to ``app`` and gather its answer, checking the message order as we go."""
+async def ask(app: ASGIApp, scenario: Scenario) -> Answer:
+    """Send the scenario's request to ``app`` and gather the answer, checking message order."""
     status: int | None = None
     headers: list[tuple[bytes, bytes]] = []
     chunks: list[bytes] = []
@@ -244,7 +265,7 @@ async def ask(app: ASGIApp, path: str) -> Answer:
         else:
             raise RuntimeError(f"unexpected ASGI message {message!r} after status={status!r}")
 
-    await app(scope_for(path), _receive, collect)
+    await app(scope_for(scenario), receiver(scenario), collect)
     if status is not None and not done:
         raise RuntimeError("the response body never finished (more_body stayed true)")
     return Answer(status, headers, b"".join(chunks))
@@ -255,14 +276,14 @@ async def verify(contender: Contender, scenarios: Sequence[Scenario]) -> None:
     assert contender.app is not None
     for scenario in (*scenarios, *CHECKS):
         try:
-            found = list(problems(scenario, await ask(contender.app, scenario.path)))
+            found = list(problems(scenario, await ask(contender.app, scenario)))
         except Exception as exc:
             found = [f"raised {type(exc).__name__}: {exc}"]
         if not found:
             continue
         if scenario in CHECKS:
             contender.warnings.append(
-                f"{scenario.name} check GET {scenario.path} failed: " + "; ".join(found)
+                f"{scenario.name} check {scenario.target} failed: " + "; ".join(found)
             )
         else:
             contender.wrong[scenario.name] = found
@@ -271,10 +292,11 @@ async def verify(contender: Contender, scenarios: Sequence[Scenario]) -> None:
 # -- timing ----------------------------------------------------------------------------
 
 
-async def time_batch(app: ASGIApp, template: Scope, number: int) -> float:
+async def time_batch(app: ASGIApp, scenario: Scenario, number: int) -> float:
     """Return seconds for ``number`` sequential requests, each on a fresh copy of the scope."""
-    copy = template.copy  # frameworks may add keys to the scope, so each request gets its own
-    receive, send = _receive, _discard
+    # Frameworks may add keys to the scope, so each request gets its own copy.
+    copy = scope_for(scenario).copy
+    receive, send = receiver(scenario), _discard
     gc.collect()
     start = time.perf_counter()
     for _ in range(number):
@@ -282,11 +304,11 @@ async def time_batch(app: ASGIApp, template: Scope, number: int) -> float:
     return time.perf_counter() - start
 
 
-async def calibrate(app: ASGIApp, template: Scope, min_time: float) -> int:
+async def calibrate(app: ASGIApp, scenario: Scenario, min_time: float) -> int:
     """Pick a request count whose batch takes about ``min_time`` (and warm the app up)."""
     number = 16
     while True:
-        elapsed = await time_batch(app, template, number)
+        elapsed = await time_batch(app, scenario, number)
         if elapsed >= min_time / 10 or number >= 1 << 24:
             return max(1, math.ceil(number * min_time / max(elapsed, 1e-9)))
         number *= 4
@@ -312,7 +334,7 @@ async def measure(
             assert contender.app is not None
             try:
                 contender.number[scenario.name] = number or await calibrate(
-                    contender.app, scope_for(scenario.path), min_time
+                    contender.app, scenario, min_time
                 )
             except Exception as exc:
                 contender.wrong[scenario.name] = [
@@ -320,19 +342,17 @@ async def measure(
                 ]
                 continue
             contender.samples[scenario.name] = []
-    null_template = scope_for("/")
-    null_number = number or await calibrate(_null_app, null_template, min_time)
+    null_number = number or await calibrate(_null_app, _NULL, min_time)
     overhead: list[float] = []
     for _ in range(repeat):
-        overhead.append(await time_batch(_null_app, null_template, null_number) / null_number)
+        overhead.append(await time_batch(_null_app, _NULL, null_number) / null_number)
         for scenario in scenarios:
-            template = scope_for(scenario.path)
             for contender in live:
                 if scenario.name in contender.samples:
                     assert contender.app is not None
                     count = contender.number[scenario.name]
                     try:
-                        elapsed = await time_batch(contender.app, template, count)
+                        elapsed = await time_batch(contender.app, scenario, count)
                     except Exception as exc:
                         contender.wrong[scenario.name] = [
                             f"raised {type(exc).__name__}: {exc} while timed"
@@ -411,6 +431,9 @@ def report(
             _table(header, ratio_rows),
         ]
 
+    if {"deps0", "deps3"} <= set(names):
+        out += _deps_report(contenders)
+
     spreads = [
         ((max(v) - min(v)) / statistics.median(v), f"{c.name}/{n}")
         for c in contenders
@@ -431,6 +454,37 @@ def report(
     if issues:
         out += ["", "problems (wrong answers are not timed):", *(f"  - {i}" for i in issues)]
     return "\n".join(out)
+
+
+def _deps_report(contenders: Sequence[Contender]) -> list[str]:
+    """Compare each framework's deps3 with its own deps0: what three dependencies cost it."""
+    rows: list[list[str]] = []
+    verdicts: list[str] = []
+    for contender in contenders:
+        if contender.error is not None:
+            continue
+        deps0, deps3 = contender.median("deps0"), contender.median("deps3")
+        if deps0 is None or deps3 is None:
+            rows.append([contender.name, "n/a", "n/a", "n/a", "n/a"])  # one of them is WRONG
+            continue
+        ratio = deps3 / deps0
+        rows.append(
+            [contender.name, f"{deps0:.2f}", f"{deps3:.2f}", f"{deps3 - deps0:.2f}", f"{ratio:.2f}x"]
+        )
+        if contender.name.startswith("covet"):
+            verdict = "meets" if ratio <= DEPS_TARGET else "misses"
+            verdicts.append(
+                f"{contender.name} deps3/deps0 = {ratio:.2f}x: {verdict} the target of "
+                f"at most {DEPS_TARGET:.2f}x"
+            )
+    header = ["framework", "deps0 µs", "deps3 µs", "deps3 - deps0 µs", "deps3/deps0"]
+    return [
+        "",
+        "three nested dependencies against none, per framework (same run; lower is better)",
+        "",
+        _table(header, rows),
+        *([""] + verdicts if verdicts else []),
+    ]
 
 
 def describe(contenders: Sequence[Contender]) -> str:
@@ -508,7 +562,7 @@ async def run(args: argparse.Namespace) -> int:
 
     print(describe(contenders), flush=True)
     print(
-        "scenarios: " + "; ".join(f"{s.name} = GET {s.path} ({s.summary})" for s in scenarios),
+        "scenarios: " + "; ".join(f"{s.name} = {s.target} ({s.summary})" for s in scenarios),
         flush=True,
     )
     overhead = await measure(contenders, scenarios, args.repeat, args.number, args.min_time)

@@ -96,7 +96,7 @@ class FloatConvertor(Convertor):
 
 
 class PathConvertor(Convertor):
-    regex = ".+"
+    regex = "(?s:.+)"  # any character, newlines included (a decoded %0A is still path text)
     python_type = str
     multi_segment = True
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
@@ -72,9 +72,15 @@ def _openapi_path(route: Route) -> str:
 
 def _param_type(route: Route, spec: ParamSpec) -> Any:
     annotation = spec.annotation
+    if spec.kind == PATH:
+        convertor = route.convertors[spec.key]
+        if annotation is inspect.Parameter.empty or annotation is Any:
+            annotation = convertor.python_type
+        if annotation in (int, float) and convertor.python_type is annotation:
+            # The int and float converters only match unsigned numbers.
+            return Annotated[annotation, msgspec.Meta(ge=0)]
+        return annotation
     if annotation is inspect.Parameter.empty or annotation is Any:
-        if spec.kind == PATH:
-            return route.convertors[spec.key].python_type
         return str
     return annotation
 
@@ -139,13 +145,18 @@ def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict
             body_schema["required"] = required
         media = "multipart/form-data" if multipart else "application/x-www-form-urlencoded"
         operation["requestBody"] = {"required": bool(required), "content": {media: {"schema": body_schema}}}
-    status = str(plan.status_code or (204 if plan.return_annotation is None else 200))
+    status = str(plan.status_code or (204 if plan.returns_none else 200))
     response: dict[str, Any] = {"description": "Successful Response"}
-    if plan.encode is not None and status != "204":
+    if plan.response_type is not None and status != "204":
         body: dict[str, Any] = {}
-        schemas.ref(body, "schema", plan.return_annotation)
+        schemas.ref(body, "schema", plan.response_type)
         response["content"] = {"application/json": body}
     responses: dict[str, Any] = {status: response}
+    if any(convertor.python_type is not str for convertor in route.convertors.values()):
+        # A value its converter rejects means "no such route": 404, not 422.
+        responses["404"] = {"description": "Not Found"}
+    if plan.body_params:
+        responses["400"] = {"description": "Malformed JSON body"}
     if validated:
         responses["422"] = {"description": "Validation Error", "content": {"application/json": error_content}}
     for code, extra in (options.get("responses") or {}).items():

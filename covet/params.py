@@ -31,7 +31,7 @@ import msgspec
 from .background import BackgroundTasks
 from .datastructures import UploadFile
 from .requests import HTTPConnection, Request
-from .responses import json_encoder
+from .responses import Response, json_encoder
 
 if TYPE_CHECKING:
     from .convertors import Convertor
@@ -319,7 +319,7 @@ class ParamSpec:
 
     __slots__ = (
         "name", "kind", "key", "annotation", "default", "required", "is_list",
-        "convert", "marker", "dependency",
+        "convert", "marker", "dependency", "is_bool",
     )
 
     def __init__(self, name: str, kind: int, key: str, annotation: Any, default: Any, marker: Any = None) -> None:
@@ -331,6 +331,7 @@ class ParamSpec:
         self.required = default is _MISSING
         self.is_list = _is_list(annotation)
         self.convert = _needs_conversion(annotation)
+        self.is_bool = _split_annotated(_strip_optional(annotation))[0] is bool
         self.marker = marker
         self.dependency: DependencyPlan | None = None
 
@@ -359,6 +360,8 @@ class EndpointPlan:
         self.needs_exit_stack = False
         self.simple = True  # no parameters at all: call func() directly
         self.return_annotation: Any = _MISSING
+        self.response_type: Any = None  # what OpenAPI documents as the JSON response, if known
+        self.returns_none = False
         self.encode: Callable[[Any], bytes] | None = None
         self.status_code: int | None = None
         self.dependencies: list[DependencyPlan] = []  # route-level dependencies=[...]
@@ -428,11 +431,29 @@ def build_plan(
     model = options.get("response_model", _MISSING)
     if model is _MISSING:
         model = plan.return_annotation
-    if model is not _MISSING and model is not None and is_body_type(model):
-        _check_type(model, f"The response model of {_describe(func)}")
-        plan.encode = _model_encoder(model)
-        plan.return_annotation = model
+    if model is type(None):
+        model = None
+    plan.returns_none = model is None
+    if model is not _MISSING and model is not None:
+        if is_body_type(model):
+            _check_type(model, f"The response model of {_describe(func)}")
+            plan.encode = _model_encoder(model)
+            plan.response_type = model
+        elif _json_documentable(model):
+            plan.response_type = model
     return plan
+
+
+def _json_documentable(annotation: Any) -> bool:
+    """Whether a return annotation describes JSON data (so OpenAPI can show its schema)."""
+    base = _split_annotated(_strip_optional(annotation))[0]
+    if base in (str, bytes, Any) or (isinstance(base, type) and issubclass(base, Response)):
+        return False
+    try:
+        msgspec.json.schema(annotation)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(msgspec.inspect.type_info(annotation), msgspec.inspect.CustomType)
 
 
 def _model_encoder(model: Any) -> Callable[[Any], bytes]:
@@ -617,7 +638,8 @@ def _plan_body(plan: EndpointPlan, markers: list[Body | None]) -> None:
             else:
                 fields.append((key, typ, msgspec.field(default_factory=functools.partial(spec.default_value))))
         model = msgspec.defstruct(f"{getattr(plan.func, '__name__', 'handler')}_body", fields)
-        plan.body_decoder = msgspec.json.Decoder(model)
+        plan.body_decoder = msgspec.json.Decoder(model, strict=False)
     else:
         typ = specs[0].annotation if specs[0].annotation is not _MISSING else Any
-        plan.body_decoder = msgspec.json.Decoder(typ)
+        # Lax like FastAPI/pydantic: 4.0 fits an int field and "4" a number; 4.5 still does not.
+        plan.body_decoder = msgspec.json.Decoder(typ, strict=False)

@@ -76,7 +76,13 @@ async def resolve(plan: EndpointPlan, ctx: RequestContext) -> dict[str, Any]:
     return values
 
 
+# The spellings FastAPI (pydantic) accepts for booleans in query strings, headers and forms.
+_BOOL_WORDS = {"true": "true", "false": "false", "yes": "true", "no": "false", "on": "true", "off": "false", "1": "true", "0": "false"}
+
+
 def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, Any]]) -> Any:
+    if spec.is_bool and isinstance(raw, str):
+        raw = _BOOL_WORDS.get(raw.lower(), raw)
     try:
         return msgspec.convert(raw, spec.annotation, strict=False)
     except msgspec.ValidationError as exc:

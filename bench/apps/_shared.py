@@ -1,18 +1,37 @@
-"""The route table every app registers, so that no framework gets an easier router.
+"""The route table and payloads every app uses, so that no framework gets an easier job.
 
-Registration order matters for routers that scan a list (Starlette, FastAPI): the two
-TechEmpower-style routes come first, then the decoys, then the parameter route, which is
-therefore the worst case for a linear scan and the interesting case for a compiled matcher.
+Registration order matters for routers that scan a list (Starlette, FastAPI). Every app
+registers, in this order:
+
+1. the two TechEmpower-style routes, ``GET /plaintext`` and ``GET /json``;
+2. the feature routes ``POST /items``, ``GET /query``, ``GET /deps0`` and ``GET /deps3``, early
+   so that their scenarios measure the feature rather than a scan past the decoys;
+3. the decoys;
+4. the parameter route, which is therefore the worst case for a linear scan and the
+   interesting case for a compiled matcher.
+
+``Item`` and ``query_bool`` are for the apps that validate by hand (raw and Starlette); covet
+takes ``Item`` as a handler parameter and FastAPI declares the same fields with pydantic.
 """
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+import msgspec
+
 __all__ = [
     "DECOY_BODY",
+    "DEPS_VALUE",
     "DYNAMIC_DECOYS",
+    "INVALID_ITEM_BODY",
+    "ITEM",
+    "ITEM_BODY",
     "MESSAGE",
     "STATIC_DECOYS",
+    "Item",
     "dynamic_decoy_prefixes",
+    "query_bool",
     "static_decoy_paths",
 ]
 
@@ -22,6 +41,35 @@ DECOY_BODY = "decoy"
 # 100 dynamic decoys shaped /decoy{i}/{x}/items/{y}, plus static decoys /pages/page{i}.
 DYNAMIC_DECOYS = 100
 STATIC_DECOYS = 20
+
+# POST /items: the body sent, what must come back, and a body that must be refused with 422.
+ITEM: dict[str, Any] = {"name": "widget", "price": 9.5, "tags": ["a", "b"]}
+ITEM_BODY = b'{"name": "widget", "price": 9.5, "tags": ["a", "b"]}'
+INVALID_ITEM_BODY = b'{"name": "widget", "price": -1, "tags": ["a", "b"]}'
+
+# GET /deps0 and GET /deps3 both answer {"v": 3}: 1, plus 1, plus 1.
+DEPS_VALUE = 3
+
+
+class Item(msgspec.Struct):
+    """The POST /items body: every field required, price strictly positive."""
+
+    name: str
+    price: Annotated[float, msgspec.Meta(gt=0)]
+    tags: list[str]
+
+
+# The spellings pydantic accepts, lower-cased.
+_BOOLS = dict.fromkeys(("1", "on", "t", "true", "y", "yes"), True)
+_BOOLS.update(dict.fromkeys(("0", "off", "f", "false", "n", "no"), False))
+
+
+def query_bool(value: str) -> bool:
+    """Convert a query value to bool as pydantic does; raise ValueError otherwise."""
+    try:
+        return _BOOLS[value.lower()]
+    except KeyError:
+        raise ValueError(f"{value!r} is not a boolean") from None
 
 
 def dynamic_decoy_prefixes() -> list[str]:

@@ -3,7 +3,11 @@
 It does the least work a careful hand-written app would do for the same routes: a dict
 for static paths, and for dynamic paths a dict keyed by the first segment that leads to a
 short list of compiled regexes. JSON is encoded per request with msgspec, like covet does,
-so the floor includes real encoding rather than a precomputed byte string.
+so the floor includes real encoding rather than a precomputed byte string. Handlers are
+``async def`` as in every framework: the deps3 route needs awaits, and frameworks await
+their handlers too. Bodies are read from ``receive``, checked to be JSON and decoded and
+validated by msgspec into ``Item``; query values are split by hand and converted by hand.
+A bad body or query value gets 422, a malformed JSON body 400.
 """
 
 from __future__ import annotations
@@ -11,10 +15,18 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 import msgspec
 
-from apps._shared import DECOY_BODY, MESSAGE, dynamic_decoy_prefixes, static_decoy_paths
+from apps._shared import (
+    DECOY_BODY,
+    MESSAGE,
+    Item,
+    dynamic_decoy_prefixes,
+    query_bool,
+    static_decoy_paths,
+)
 
 __all__ = ["app"]
 
@@ -22,51 +34,144 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-# A handler gets the matched path parameters and returns (content type, body).
-Handler = Callable[[dict[str, Any]], tuple[bytes, bytes]]
+# A handler gets the scope, receive and the matched path parameters, and returns
+# (status, content type, body).
+Handler = Callable[[Scope, Receive, dict[str, Any]], Awaitable[tuple[int, bytes, bytes]]]
+Route = tuple[str, Handler]  # (method, handler)
 
 _TEXT = b"text/plain; charset=utf-8"
 _JSON = b"application/json"
 _encode_json = msgspec.json.Encoder().encode
+_decode_item = msgspec.json.Decoder(Item).decode
 
 
-def _plaintext(params: dict[str, Any]) -> tuple[bytes, bytes]:
-    return _TEXT, MESSAGE.encode()
+def _error(status: int, detail: str) -> tuple[int, bytes, bytes]:
+    return status, _JSON, _encode_json({"detail": detail})
 
 
-def _json(params: dict[str, Any]) -> tuple[bytes, bytes]:
-    return _JSON, _encode_json({"message": MESSAGE})
+async def _plaintext(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    return 200, _TEXT, MESSAGE.encode()
 
 
-def _decoy(params: dict[str, Any]) -> tuple[bytes, bytes]:
-    return _TEXT, DECOY_BODY.encode()
+async def _json(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    return 200, _JSON, _encode_json({"message": MESSAGE})
 
 
-def _user_post(params: dict[str, Any]) -> tuple[bytes, bytes]:
-    return _JSON, _encode_json({"user_id": int(params["user_id"]), "slug": params["slug"]})
+async def _read_body(receive: Receive) -> bytes:
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("client disconnected")
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
 
 
-_STATIC: dict[str, Handler] = {"/plaintext": _plaintext, "/json": _json}
-_STATIC.update({path: _decoy for path in static_decoy_paths()})
+def _is_json(scope: Scope) -> bool:
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            return bool(value.partition(b";")[0].strip().lower() == _JSON)
+    return False
 
-_DYNAMIC: dict[str, list[tuple[re.Pattern[str], Handler]]] = {}
+
+async def _post_item(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    if not _is_json(scope):
+        return _error(415, "expected application/json")
+    try:
+        item = _decode_item(await _read_body(receive))
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError, so it goes first
+        return _error(422, str(exc))
+    except msgspec.DecodeError as exc:
+        return _error(400, str(exc))
+    return 201, _JSON, _encode_json(item)
+
+
+def _query_params(query_string: bytes) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in query_string.decode("latin-1").split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        if "%" in pair or "+" in pair:
+            key, value = unquote_plus(key), unquote_plus(value)
+        params.setdefault(key, value)  # the first value wins, as in the frameworks
+    return params
+
+
+async def _query(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    query = _query_params(scope["query_string"])
+    try:
+        a, b, c = int(query["a"]), query["b"], query_bool(query["c"])
+    except KeyError as exc:
+        return _error(422, f"missing query parameter {exc}")
+    except ValueError as exc:
+        return _error(422, str(exc))
+    return 200, _JSON, _encode_json({"a": a, "b": b, "c": c})
+
+
+async def _deps0(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    v = 1
+    v += 1
+    v += 1
+    return 200, _JSON, _encode_json({"v": v})
+
+
+async def _dep1() -> int:
+    return 1
+
+
+async def _dep2() -> int:
+    return await _dep1() + 1
+
+
+async def _dep3() -> int:
+    return await _dep2() + 1
+
+
+async def _deps3(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    return 200, _JSON, _encode_json({"v": await _dep3()})
+
+
+async def _decoy(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    return 200, _TEXT, DECOY_BODY.encode()
+
+
+async def _user_post(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    return 200, _JSON, _encode_json({"user_id": int(params["user_id"]), "slug": params["slug"]})
+
+
+_STATIC: dict[str, Route] = {
+    "/plaintext": ("GET", _plaintext),
+    "/json": ("GET", _json),
+    "/items": ("POST", _post_item),
+    "/query": ("GET", _query),
+    "/deps0": ("GET", _deps0),
+    "/deps3": ("GET", _deps3),
+}
+_STATIC.update({path: ("GET", _decoy) for path in static_decoy_paths()})
+
+_DYNAMIC: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
 for _prefix in dynamic_decoy_prefixes():
     _DYNAMIC.setdefault(_prefix[1:], []).append(
-        (re.compile(re.escape(_prefix) + r"/(?P<x>[^/]+)/items/(?P<y>[^/]+)"), _decoy)
+        (re.compile(re.escape(_prefix) + r"/(?P<x>[^/]+)/items/(?P<y>[^/]+)"), ("GET", _decoy))
     )
 _DYNAMIC.setdefault("users", []).append(
-    (re.compile(r"/users/(?P<user_id>[0-9]+)/posts/(?P<slug>[^/]+)"), _user_post)
+    (re.compile(r"/users/(?P<user_id>[0-9]+)/posts/(?P<slug>[^/]+)"), ("GET", _user_post))
 )
 
 
-def _route(path: str) -> tuple[Handler, dict[str, Any]] | None:
-    handler = _STATIC.get(path)
-    if handler is not None:
-        return handler, {}
-    for pattern, handler in _DYNAMIC.get(path[1:].partition("/")[0], ()):
+def _route(path: str) -> tuple[Route, dict[str, Any]] | None:
+    route = _STATIC.get(path)
+    if route is not None:
+        return route, {}
+    for pattern, route in _DYNAMIC.get(path[1:].partition("/")[0], ()):
         match = pattern.fullmatch(path)
         if match is not None:
-            return handler, match.groupdict()
+            return route, match.groupdict()
     return None
 
 
@@ -97,9 +202,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     found = _route(scope["path"])
     if found is None:
         await _respond(send, 404, _TEXT, b"Not Found")
-    elif scope["method"] != "GET":
+        return
+    (method, handler), params = found
+    if scope["method"] != method:
         await _respond(send, 405, _TEXT, b"Method Not Allowed")
-    else:
-        handler, params = found
-        content_type, body = handler(params)
-        await _respond(send, 200, content_type, body)
+        return
+    status, content_type, body = await handler(scope, receive, params)
+    await _respond(send, status, content_type, body)
