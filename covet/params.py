@@ -359,6 +359,7 @@ class EndpointPlan:
         self.has_dependencies = False
         self.needs_exit_stack = False
         self.simple = True  # no parameters at all: call func() directly
+        self.only_dependencies = False  # every parameter is a Depends: skip request extraction
         self.return_annotation: Any = _MISSING
         self.response_type: Any = None  # what OpenAPI documents as the JSON response, if known
         self.returns_none = False
@@ -418,6 +419,7 @@ def build_plan(
         dep = dependency_plan(extra, path, path_convertors, stack=(func,))
         plan.dependencies.append(dep)
         plan.simple = False
+        plan.only_dependencies = False
         plan.has_dependencies = True
         plan.needs_exit_stack = plan.needs_exit_stack or dep.needs_exit_stack
         wanted |= {spec.key for spec in dep.all_params() if spec.kind == PATH}
@@ -532,6 +534,7 @@ def _build(
         )
     if plan.body_params:
         _plan_body(plan, body_markers)
+    plan.only_dependencies = all(spec.kind == DEPENDS for spec in plan.params)
     return plan
 
 

@@ -58,10 +58,13 @@ def _is_json(media_type: str) -> bool:
 class RequestContext:
     """Per-request state of dependency resolution: the cache and the teardown stack."""
 
-    __slots__ = ("request", "cache", "stack", "background")
+    __slots__ = ("request", "app", "overrides", "cache", "stack", "background")
 
     def __init__(self, request: Request) -> None:
         self.request = request
+        self.app: Covet | None = request.scope.get("app")
+        # Read once per request; an empty dict (the normal case outside tests) becomes None.
+        self.overrides: dict[Any, Any] | None = getattr(self.app, "dependency_overrides", None) or None
         self.cache: dict[Any, Any] = {}
         self.stack: contextlib.AsyncExitStack | None = None
         self.background: BackgroundTasks | None = None
@@ -70,7 +73,12 @@ class RequestContext:
 async def resolve(plan: EndpointPlan, ctx: RequestContext) -> dict[str, Any]:
     """The keyword arguments for ``plan.func``; raises RequestValidationError listing every error."""
     errors: list[dict[str, Any]] = []
-    values = await _resolve_into(plan, ctx, errors)
+    if plan.only_dependencies:
+        values = {}
+        for spec in plan.params:
+            values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
+    else:
+        values = await _resolve_into(plan, ctx, errors)
     if errors:
         raise RequestValidationError(errors)
     return values
@@ -195,18 +203,24 @@ async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[di
 
 
 async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> Any:
-    app = ctx.request.scope.get("app")
-    overrides = getattr(app, "dependency_overrides", None)
     func = dep.func
-    if overrides and func in overrides:
+    overrides = ctx.overrides
+    if overrides is not None and func in overrides:
         func = overrides[func]
-        dep = _override_plan(app, func, dep)
+        dep = _override_plan(ctx.app, func, dep)
     elif dep.app_scoped:
-        return await app.app_dependencies.get(dep)  # type: ignore[union-attr]
-    if dep.use_cache and func in ctx.cache:
-        return ctx.cache[func]
+        return await ctx.app.app_dependencies.get(dep)  # type: ignore[union-attr]
+    cache = ctx.cache
+    if dep.use_cache and func in cache:
+        return cache[func]
     before = len(errors)
-    kwargs = await _resolve_into(dep, ctx, errors)
+    if dep.only_dependencies and not dep.dependencies:
+        # Fast path for chains of dependencies: no request data to extract.
+        kwargs = {}
+        for spec in dep.params:
+            kwargs[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
+    else:
+        kwargs = await _resolve_into(dep, ctx, errors)
     if len(errors) > before:
         return None
     if dep.is_generator:
@@ -218,7 +232,7 @@ async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list
     else:
         value = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
     if dep.use_cache:
-        ctx.cache[func] = value
+        cache[func] = value
     return value
 
 
