@@ -23,7 +23,7 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -371,19 +371,21 @@ class EndpointPlan:
         """This plan's request parameters plus those of its dependencies (for docs)."""
         out: list[ParamSpec] = []
         seen: set[int] = set()
-
-        def walk(plan: EndpointPlan) -> None:
-            for dep in plan.dependencies:
-                walk(dep)
+        for plan in self.iter_plans():
             for spec in plan.params:
-                if spec.kind == DEPENDS and spec.dependency is not None:
-                    walk(spec.dependency)
-                elif id(spec) not in seen:
+                if spec.kind != DEPENDS and id(spec) not in seen:
                     seen.add(id(spec))
                     out.append(spec)
-
-        walk(self)
         return out
+
+    def iter_plans(self) -> Iterator[EndpointPlan]:
+        """This plan and every dependency plan under it, dependencies before their dependents."""
+        for dep in self.dependencies:
+            yield from dep.iter_plans()
+        for spec in self.params:
+            if spec.kind == DEPENDS and spec.dependency is not None:
+                yield from spec.dependency.iter_plans()
+        yield self
 
 
 class DependencyPlan(EndpointPlan):

@@ -223,17 +223,23 @@ async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list
         kwargs = await _resolve_into(dep, ctx, errors)
     if len(errors) > before:
         return None
-    if dep.is_generator:
-        if ctx.stack is None:
-            ctx.stack = contextlib.AsyncExitStack()
-        value = await _enter_generator(func, kwargs, ctx.stack)
-    elif dep.is_async:
-        value = await func(**kwargs)
-    else:
-        value = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
+    value = await _invoke(dep, func, kwargs, ctx)
     if dep.use_cache:
         cache[func] = value
     return value
+
+
+async def _invoke(
+    dep: DependencyPlan, func: Callable[..., Any], kwargs: dict[str, Any], owner: RequestContext | AppDependencies
+) -> Any:
+    """Call a dependency; a ``yield`` one registers its teardown on ``owner.stack``."""
+    if dep.is_generator:
+        if owner.stack is None:
+            owner.stack = contextlib.AsyncExitStack()
+        return await _enter_generator(func, kwargs, owner.stack)
+    if dep.is_async:
+        return await func(**kwargs)
+    return await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
 
 
 async def _enter_generator(func: Callable[..., Any], kwargs: dict[str, Any], stack: contextlib.AsyncExitStack) -> Any:
@@ -278,18 +284,10 @@ class AppDependencies:
     def plans(self) -> list[DependencyPlan]:
         """Every app-scoped dependency of every route, dependencies first."""
         found: dict[Callable[..., Any], DependencyPlan] = {}
-
-        def walk(plan: EndpointPlan) -> None:
-            for dep in plan.dependencies:
-                walk(dep)
-            for spec in plan.params:
-                if spec.kind == DEPENDS and spec.dependency is not None:
-                    walk(spec.dependency)
-            if isinstance(plan, DependencyPlan) and plan.app_scoped:
-                found.setdefault(plan.func, plan)
-
         for route in self.app.router.routes:
-            walk(route.plan)
+            for plan in route.plan.iter_plans():
+                if isinstance(plan, DependencyPlan) and plan.app_scoped:
+                    found.setdefault(plan.func, plan)
         return list(found.values())
 
     async def startup(self) -> None:
@@ -318,13 +316,6 @@ class AppDependencies:
             assert spec.dependency is not None  # checked at registration: only app-scoped deps
             kwargs[spec.name] = await self._create(spec.dependency)
         func = dep.func
-        if dep.is_generator:
-            if self.stack is None:
-                self.stack = contextlib.AsyncExitStack()
-            value = await _enter_generator(func, kwargs, self.stack)
-        elif dep.is_async:
-            value = await func(**kwargs)
-        else:
-            value = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
+        value = await _invoke(dep, func, kwargs, self)
         self.values[func] = value
         return value

@@ -358,6 +358,17 @@ class FileResponse(Response):
             await self.background()
 
 
+def _request_headers(scope: Scope, *names: bytes) -> list[str | None]:
+    """The first value of each named request header (lower-case bytes), or None."""
+    found: list[str | None] = [None] * len(names)
+    for key, value in scope.get("headers", ()):
+        if key in names:
+            index = names.index(key)
+            if found[index] is None:
+                found[index] = value.decode("latin-1")
+    return found
+
+
 def _requested_range(scope: Scope, etag: str, last_modified: str, size: int) -> tuple[int, int] | str | None:
     """The one byte range asked for, ``"unsatisfiable"``, or None to send the whole file.
 
@@ -366,12 +377,9 @@ def _requested_range(scope: Scope, etag: str, last_modified: str, size: int) -> 
     """
     if scope.get("method") not in ("GET", "HEAD"):
         return None
-    range_header = if_range = None
-    for key, value in scope.get("headers", ()):
-        if key == b"range":
-            range_header = value.decode("latin-1")
-        elif key == b"if-range":
-            if_range = value.decode("latin-1").strip()
+    range_header, if_range = _request_headers(scope, b"range", b"if-range")
+    if if_range is not None:
+        if_range = if_range.strip()
     if range_header is None or (if_range is not None and if_range not in (etag, last_modified)):
         return None
     unit, _, spec = range_header.partition("=")
@@ -397,12 +405,7 @@ def _requested_range(scope: Scope, etag: str, last_modified: str, size: int) -> 
 def _not_modified(scope: Scope, etag: str, mtime: float) -> bool:
     if scope.get("method") not in ("GET", "HEAD"):
         return False
-    if_none_match = if_modified_since = None
-    for key, value in scope.get("headers", ()):
-        if key == b"if-none-match":
-            if_none_match = value.decode("latin-1")
-        elif key == b"if-modified-since":
-            if_modified_since = value.decode("latin-1")
+    if_none_match, if_modified_since = _request_headers(scope, b"if-none-match", b"if-modified-since")
     if if_none_match is not None:
         tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
         return "*" in tags or etag in tags
