@@ -117,6 +117,7 @@ def test_docs_exist() -> None:
         "testing.md",
         "cli.md",
         "configuration.md",
+        "openapi.md",
     }
     assert expected <= pages, f"missing docs pages: {sorted(expected - pages)}"
 
