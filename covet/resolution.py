@@ -128,6 +128,28 @@ async def _read_json_body(plan: EndpointPlan, request: Request, errors: list[dic
         values[plan.body_params[0].name] = decoded
 
 
+_ABSENT: Any = object()
+
+
+def _take(
+    spec: ParamSpec, source: Any, multi: bool, where: str, values: dict[str, Any], errors: list[dict[str, Any]]
+) -> Any:
+    """The raw value(s) of ``spec`` in a multi-dict; when absent, record the default or the error."""
+    if multi:
+        raw = source.getlist(spec.key)
+        present = bool(raw)
+    else:
+        raw = source.get(spec.key)
+        present = raw is not None
+    if present:
+        return raw
+    if spec.required:
+        errors.append(missing_error([where, spec.key]))
+    else:
+        values[spec.name] = spec.default_value()
+    return _ABSENT
+
+
 async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> dict[str, Any]:
     request = ctx.request
     for dep in plan.dependencies:
@@ -146,18 +168,10 @@ async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[di
                 source = request.headers
             else:
                 source = request.cookies
-            if spec.is_list and kind != COOKIE:
-                raw = source.getlist(spec.key)
-                present = bool(raw)
-            else:
-                raw = source.get(spec.key)
-                present = raw is not None
-            if not present:
-                if spec.required:
-                    errors.append(missing_error([_LOC_NAMES[kind], spec.key]))
-                else:
-                    values[spec.name] = spec.default_value()
-            elif spec.convert:
+            raw = _take(spec, source, spec.is_list and kind != COOKIE, _LOC_NAMES[kind], values, errors)
+            if raw is _ABSENT:
+                continue
+            if spec.convert:
                 values[spec.name] = _convert(spec, raw, [_LOC_NAMES[kind], spec.key], errors)
             else:
                 values[spec.name] = raw
@@ -173,18 +187,10 @@ async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[di
         elif kind == FORM or kind == FILE:
             if form is None:
                 form = await request.form()
-            if spec.is_list:
-                raw = form.getlist(spec.key)
-                present = bool(raw)
-            else:
-                raw = form.get(spec.key)
-                present = raw is not None
-            if not present:
-                if spec.required:
-                    errors.append(missing_error(["body", spec.key]))
-                else:
-                    values[spec.name] = spec.default_value()
-            elif kind == FILE:
+            raw = _take(spec, form, spec.is_list, "body", values, errors)
+            if raw is _ABSENT:
+                continue
+            if kind == FILE:
                 uploads = raw if isinstance(raw, list) else [raw]
                 if not all(isinstance(item, UploadFile) for item in uploads):
                     errors.append({"loc": ["body", spec.key], "msg": "Expected an uploaded file", "type": "type_error"})
