@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import traceback
 
+from ._parsing import find_header, parse_accept
+from .exceptions import ParseError
 from .responses import HTMLResponse, JSONResponse, Response
 from .types import Scope
 
@@ -16,12 +18,7 @@ def server_error_response(scope: Scope, exc: BaseException, debug: bool) -> Resp
     if not debug:
         return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
     frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    accept = b""
-    for key, value in scope.get("headers", ()):
-        if key == b"accept":
-            accept = value
-            break
-    if b"text/html" in accept:
+    if _prefers_html(scope):
         title = html.escape(f"{type(exc).__name__}: {exc}")
         body = (
             "<!doctype html><html><head><meta charset='utf-8'><title>500 " + title + "</title>"
@@ -39,3 +36,14 @@ def server_error_response(scope: Scope, exc: BaseException, debug: bool) -> Resp
         },
         status_code=500,
     )
+
+
+def _prefers_html(scope: Scope) -> bool:
+    """A browser asking for a page gets the HTML traceback; API clients and curl get JSON."""
+    raw = find_header(scope.get("headers", ()), b"accept")
+    try:
+        ranked = parse_accept(raw.decode("latin-1")) if raw else []
+    except ParseError:
+        return False
+    weights = dict(reversed(ranked))
+    return weights.get("text/html", 0.0) > 0.0 and weights["text/html"] >= weights.get("application/json", 0.0)

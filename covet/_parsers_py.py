@@ -6,6 +6,8 @@ A narrow, string-in/values-out API so a compiled twin can replace it function fo
 * ``parse_cookie_header(raw, max_cookies)`` -> dict
 * ``parse_content_type(raw)`` -> ``(media_type, params)``
 * ``find_header(raw_headers, name)`` -> the first raw value or ``None``
+* ``parse_accept(raw, max_items)`` -> ``[(media_range, q), ...]``, most preferred first
+* ``decode_path(raw_path)`` -> the percent-decoded path
 
 Each parser bounds its work and raises :class:`ParseError` (a ``ValueError``) on input it will
 not process; callers turn that into a 400.
@@ -13,8 +15,12 @@ not process; callers turn that into a 400.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import unquote, unquote_plus
+
+# Absolute import: this file is also compiled as ``covet._speedups._parsers``.
+from covet.exceptions import ParseError
 
 __all__ = [
     "ParseError",
@@ -22,16 +28,16 @@ __all__ = [
     "parse_cookie_header",
     "parse_content_type",
     "find_header",
+    "parse_accept",
+    "decode_path",
     "DEFAULT_MAX_FIELDS",
     "DEFAULT_MAX_COOKIES",
 ]
 
 DEFAULT_MAX_FIELDS = 1000
 DEFAULT_MAX_COOKIES = 200
-
-
-class ParseError(ValueError):
-    """Input a parser refuses; the message is safe to show to the client."""
+DEFAULT_MAX_ACCEPT = 64
+_QUALITY = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 
 
 def parse_query_string(raw: str | bytes, max_fields: int = DEFAULT_MAX_FIELDS) -> list[tuple[str, str]]:
@@ -134,3 +140,51 @@ def find_header(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> byte
         if key == name:
             return value
     return None
+
+
+def parse_accept(raw: str, max_items: int = DEFAULT_MAX_ACCEPT) -> list[tuple[str, float]]:
+    """``'text/html;q=0.9, application/json'`` -> ``[('application/json', 1.0), ('text/html', 0.9)]``.
+
+    Media ranges are lower-cased and ordered by ``q`` (stable, so equal weights keep the client's
+    order). A malformed ``q`` counts as 0, like a refusal, instead of failing the request; ranges
+    with ``q=0`` are dropped. More than ``max_items`` ranges is refused.
+    """
+    if not raw:
+        return []
+    items = raw.split(",")
+    if len(items) > max_items:
+        raise ParseError(f"Too many media ranges in Accept: the limit is {max_items}.")
+    ranked: list[tuple[str, float]] = []
+    for item in items:
+        media_range, params = parse_content_type(item)
+        if not media_range:
+            continue
+        q = 1.0
+        text = params.get("q")
+        if text is not None:
+            q = _quality(text)
+        if q > 0.0:
+            ranked.append((media_range, q))
+    ranked.sort(key=_by_quality)
+    return ranked
+
+
+def _quality(text: str) -> float:
+    # RFC 9110 weights: "0" to "1" with at most three decimals; anything else counts as 0.
+    return float(text) if _QUALITY.fullmatch(text) else 0.0
+
+
+def _by_quality(item: tuple[str, float]) -> float:
+    return -item[1]
+
+
+def decode_path(raw_path: bytes) -> str:
+    """Percent-decode a request target's path (no query) as ASGI servers do for ``scope["path"]``.
+
+    Escapes decode as UTF-8; invalid sequences become U+FFFD rather than failing. Non-ASCII bytes
+    (which a client should have escaped) are taken as Latin-1, like the rest of HTTP/1.1.
+    """
+    text = raw_path.decode("latin-1")
+    if "%" not in text:
+        return text
+    return unquote(text, errors="replace")

@@ -10,6 +10,7 @@ __all__ = [
     "HTTPException",
     "RequestValidationError",
     "ClientDisconnect",
+    "ParseError",
     "abort",
     "status_phrase",
 ]
@@ -20,6 +21,14 @@ def status_phrase(status_code: int) -> str:
         return http.HTTPStatus(status_code).phrase
     except ValueError:
         return "Error"
+
+
+class ParseError(ValueError):
+    """Input a request parser refuses; the message is safe to show to the client (as a 400).
+
+    It lives here, not beside the parsers, so the compiled and pure-Python parser twins raise the
+    very same class.
+    """
 
 
 class HTTPException(Exception):

@@ -12,38 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ._speedups import NO_EXTENSIONS, compiled_modules
+from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .exceptions import ClientDisconnect, HTTPException
 from .types import Receive, Scope, Send
-
-if TYPE_CHECKING or NO_EXTENSIONS:
-    from ._parsers_py import (
-        ParseError,
-        find_header,
-        parse_content_type,
-        parse_cookie_header,
-        parse_query_string,
-    )
-else:  # pragma: no cover - exercised only when the extension is built
-    try:
-        from ._speedups._parsers import (
-            ParseError,
-            find_header,
-            parse_content_type,
-            parse_cookie_header,
-            parse_query_string,
-        )
-
-        compiled_modules.add("parsers")
-    except ImportError:
-        from ._parsers_py import (
-            ParseError,
-            find_header,
-            parse_content_type,
-            parse_cookie_header,
-            parse_query_string,
-        )
 
 if TYPE_CHECKING:
     from .app import Covet

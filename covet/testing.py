@@ -20,7 +20,6 @@ import contextlib
 import math
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote
 
 import anyio
 import anyio.abc
@@ -31,6 +30,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("covet.testing needs httpx: pip install 'covet[testing]' (or covet[dev]).") from exc
 
+from ._parsing import decode_path
 from .types import ASGIApp, Message
 
 __all__ = ["TestClient", "AsyncTestClient"]
@@ -114,7 +114,7 @@ async def _call_app(
         "http_version": "1.1",
         "method": request.method,
         "scheme": scheme,
-        "path": unquote(raw_path.decode("ascii")),
+        "path": decode_path(raw_path),
         "raw_path": raw_path,
         "query_string": url.query,
         "root_path": root_path,

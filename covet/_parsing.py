@@ -1,0 +1,56 @@
+"""Picks the request parsers: the compiled ``covet._speedups._parsers`` or its Python twin.
+
+The choice is made once, at import, yarl style: the pure-Python reference under type checking or
+``COVET_NO_EXTENSIONS``, otherwise the compiled module when it was built. Everything else imports
+the parsers from here, so no caller can end up with a different implementation than the rest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._speedups import NO_EXTENSIONS, compiled_modules
+
+__all__ = [
+    "ParseError",
+    "decode_path",
+    "find_header",
+    "parse_accept",
+    "parse_content_type",
+    "parse_cookie_header",
+    "parse_query_string",
+]
+
+if TYPE_CHECKING or NO_EXTENSIONS:
+    from ._parsers_py import (
+        ParseError,
+        decode_path,
+        find_header,
+        parse_accept,
+        parse_content_type,
+        parse_cookie_header,
+        parse_query_string,
+    )
+else:  # pragma: no cover - which branch runs depends on the install
+    try:
+        from ._speedups._parsers import (
+            ParseError,
+            decode_path,
+            find_header,
+            parse_accept,
+            parse_content_type,
+            parse_cookie_header,
+            parse_query_string,
+        )
+
+        compiled_modules.add("parsers")
+    except ImportError:
+        from ._parsers_py import (
+            ParseError,
+            decode_path,
+            find_header,
+            parse_accept,
+            parse_content_type,
+            parse_cookie_header,
+            parse_query_string,
+        )
