@@ -256,6 +256,11 @@ class Covet(Scaffold):
     # -- ASGI ----------------------------------------------------------------------------------------
 
     def _build_stack(self) -> ASGIApp:
+        # The first request freezes the setup, so what each route needs per request is known now.
+        for route in self.router.routes:
+            route.hooked = any(
+                scaffold.before_request_funcs or scaffold.after_request_funcs for scaffold in route.scaffolds
+            )
         app: ASGIApp = self._handle
         for cls, options in reversed(self.user_middleware):
             app = cls(app, **options)
@@ -268,7 +273,11 @@ class Covet(Scaffold):
         stack = self._stack
         if stack is None:
             stack = self._stack = self._build_stack()
-        await stack(scope, receive, send)
+        if stack is self._handle and scope["type"] == "http":
+            # No user middleware: skip a layer of coroutine calls on the common path.
+            await self._handle_http(scope, receive, send)
+        else:
+            await stack(scope, receive, send)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -286,15 +295,10 @@ class Covet(Scaffold):
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send, self.max_body_size)
         request_token = _request_var.set(request)
-        app_token = _app_var.set(self)
         ctx: RequestContext | None = None
+        # Whether the response may have reached the client: after that a failure can only be
+        # logged, not turned into a 500.
         started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
         try:
             path = scope["path"]
             root = scope.get("root_path")
@@ -311,7 +315,19 @@ class Covet(Scaffold):
                 return
             else:
                 response = await self._run_routing_failure(kind, target, request)
-            await response(scope, receive, tracking_send)
+            if type(response).__call__ is _send_whole:
+                # A body known in full: two sends, nothing that can fail between them but the server.
+                started = True
+                await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+                await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else response.body})
+                if response.background is not None:
+                    await response.background()
+            else:
+                watch = _StartWatch(send)
+                try:
+                    await response(scope, receive, watch)
+                finally:
+                    started = watch.started
             if ctx is not None:
                 if ctx.stack is not None:
                     await ctx.stack.aclose()
@@ -331,14 +347,14 @@ class Covet(Scaffold):
         finally:
             await request.close()
             _request_var.reset(request_token)
-            _app_var.reset(app_token)
 
     async def _run_route(self, route: Route, request: Request) -> tuple[Response, RequestContext | None]:
         plan = route.plan
         chain = route.scaffolds
+        hooked = route.hooked
         ctx: RequestContext | None = None
         try:
-            response = await self._before_request(chain, request)
+            response = await self._before_request(chain, request) if hooked else None
             if response is None:
                 func = plan.func
                 if plan.simple:
@@ -360,7 +376,9 @@ class Covet(Scaffold):
                 except Exception as replaced:
                     exc = replaced
             response = await self._handle_exception(exc, request, chain)
-        return await self._after_request(chain, response), ctx
+        if hooked:
+            response = await self._after_request(chain, response)
+        return response, ctx
 
     async def _run_routing_failure(self, kind: int, target: Any, request: Request) -> Response:
         chain = self._app_chain
@@ -476,6 +494,23 @@ class Covet(Scaffold):
                 await _call_flexible(func)
         finally:
             _app_var.reset(token)
+
+
+class _StartWatch:
+    """A ``send`` that remembers whether the response has started (cheaper than a closure)."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = True
+        await self.send(message)
+
+
+_send_whole = Response.__call__
 
 
 class _ServerErrors:

@@ -57,8 +57,30 @@ class _Proxy:
         return True
 
 
+class _AppProxy(_Proxy):
+    """``current_app``: the app of the current request, else the app running its lifespan.
+
+    Requests do not set ``_app_var``: the request already knows its app, and one context variable
+    fewer per request is measurable.
+    """
+
+    __slots__ = ()
+
+    def _get(self) -> Any:
+        current = _request_var.get(None)
+        if current is not None:
+            return current.scope["app"]
+        return super()._get()
+
+    def __repr__(self) -> str:
+        return repr(self._get()) if self else "<unbound covet.current_app>"
+
+    def __bool__(self) -> bool:
+        return _request_var.get(None) is not None or super().__bool__()
+
+
 request: Request = _Proxy(_request_var, "request")  # type: ignore[assignment]
-current_app: Covet = _Proxy(_app_var, "current_app")  # type: ignore[assignment]
+current_app: Covet = _AppProxy(_app_var, "current_app")  # type: ignore[assignment]
 
 
 def url_for(name: str, /, **params: Any) -> str:

@@ -128,6 +128,7 @@ class Route:
         "options",
         "include_in_schema",
         "is_static",
+        "hooked",
     )
 
     def __init__(
@@ -163,6 +164,9 @@ class Route:
                 self.convertors[param] = CONVERTORS[conv]
         self.param_names = tuple(self.convertors)
         self.is_static = not self.convertors
+        # Whether any scaffold in the chain has before/after_request hooks; settled by the app
+        # when it starts serving (hooks may be added until then).
+        self.hooked = True
         self.plan: EndpointPlan = build_plan(
             endpoint, path=path, path_convertors=self.convertors, options=self.options
         )
