@@ -94,6 +94,7 @@ class Covet(Scaffold):
         self.openapi_schema: dict[str, Any] | None = None
         self._app_chain = (self,)
         self._stack: ASGIApp | None = None
+        self._plain = False  # no user middleware: __call__ may go straight to _handle_http
         if openapi_url is not None:
             from .openapi import install_docs_routes
 
@@ -266,6 +267,7 @@ class Covet(Scaffold):
             app = cls(app, **options)
         if self.user_middleware:
             app = _ServerErrors(app, self)
+        self._plain = not self.user_middleware
         return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -273,7 +275,7 @@ class Covet(Scaffold):
         stack = self._stack
         if stack is None:
             stack = self._stack = self._build_stack()
-        if stack is self._handle and scope["type"] == "http":
+        if self._plain and scope["type"] == "http":
             # No user middleware: skip a layer of coroutine calls on the common path.
             await self._handle_http(scope, receive, send)
         else:

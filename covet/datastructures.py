@@ -78,10 +78,16 @@ class MultiDict(Mapping[str, _V]):
         if isinstance(items, Mapping):
             items = list(items.items())
         self._items: list[tuple[str, _V]] = list(items)
-        first: dict[str, _V] = {}
-        for key, value in self._items:
-            first.setdefault(key, value)
+        first: dict[str, _V] = dict(self._items)
+        if len(first) != len(self._items):
+            # A repeated key: the first value wins, as in Flask (dict() kept the last).
+            first = {}
+            for key, value in self._items:
+                first.setdefault(key, value)
         self._dict = first
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._dict.get(key, default)
 
     def getlist(self, key: str) -> list[_V]:
         return [value for item_key, value in self._items if item_key == key]

@@ -254,6 +254,31 @@ def _is_upload(annotation: Any) -> bool:
     return _file_item_type(annotation) is UploadFile
 
 
+SLOW: Any = object()
+_FAST_BOOLS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False, "1": True, "0": False}
+
+
+def _fast_int(raw: str) -> Any:
+    # Exactly the strings msgspec turns into the same int (no sign, no leading zero, no spaces or
+    # underscores, ASCII digits only); anything else goes to msgspec for its result or its error.
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18 and (raw[0] != "0" or len(raw) == 1):
+        return int(raw)
+    return SLOW
+
+
+def _fast_bool(raw: str) -> Any:
+    return _FAST_BOOLS.get(raw.lower(), SLOW)
+
+
+_FAST_CONVERTERS: dict[Any, Callable[[str], Any]] = {int: _fast_int, bool: _fast_bool}
+
+
+def _fast_converter(annotation: Any) -> Callable[[str], Any] | None:
+    # Plain int and bool only: an Annotated constraint needs msgspec's checks.
+    base = _strip_optional(annotation)
+    return _FAST_CONVERTERS.get(base) if base is int or base is bool else None
+
+
 def _needs_conversion(annotation: Any) -> bool:
     return annotation not in (str, Any, _MISSING)
 
@@ -319,7 +344,7 @@ class ParamSpec:
 
     __slots__ = (
         "name", "kind", "key", "annotation", "default", "required", "is_list",
-        "convert", "marker", "dependency", "is_bool",
+        "convert", "marker", "dependency", "is_bool", "fast",
     )
 
     def __init__(self, name: str, kind: int, key: str, annotation: Any, default: Any, marker: Any = None) -> None:
@@ -332,6 +357,8 @@ class ParamSpec:
         self.is_list = _is_list(annotation)
         self.convert = _needs_conversion(annotation)
         self.is_bool = _split_annotated(_strip_optional(annotation))[0] is bool
+        # A shortcut for the commonest conversions (see _fast_int); None means msgspec does it all.
+        self.fast = _fast_converter(annotation)
         self.marker = marker
         self.dependency: DependencyPlan | None = None
 
@@ -460,10 +487,25 @@ def _json_documentable(annotation: Any) -> bool:
     return not isinstance(msgspec.inspect.type_info(annotation), msgspec.inspect.CustomType)
 
 
-def _model_encoder(model: Any) -> Callable[[Any], bytes]:
-    # Converting through the model drops fields it does not declare, so internal data never leaks.
+_OPAQUE_MODELS = (dict, list, dict[str, Any], list[Any], Any)
+
+
+def _model_encoder(model: Any) -> Callable[[Any], bytes] | None:
+    """How to encode a return value for ``model``; None means "as it is".
+
+    Converting through the model drops fields it does not declare, so internal data never leaks.
+    A model that declares no fields (``dict[str, Any]``...) has nothing to drop, and a value that
+    already is an instance of the model class converts to itself: both skip the conversion.
+    """
+    if model in _OPAQUE_MODELS:
+        return None
+    exact = model if isinstance(model, type) else None
+    encode_json = json_encoder.encode
+
     def encode(value: Any) -> bytes:
-        return json_encoder.encode(msgspec.convert(value, model, from_attributes=True))
+        if type(value) is exact:
+            return encode_json(value)
+        return encode_json(msgspec.convert(value, model, from_attributes=True))
 
     return encode
 

@@ -36,6 +36,7 @@ from .params import (
     DependencyPlan,
     Depends,
     EndpointPlan,
+    SLOW,
     ParamSpec,
     dependency_plan,
     missing_error,
@@ -89,6 +90,11 @@ _BOOL_WORDS = {"true": "true", "false": "false", "yes": "true", "no": "false", "
 
 
 def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, Any]]) -> Any:
+    fast = spec.fast
+    if fast is not None and type(raw) is str:
+        value = fast(raw)
+        if value is not SLOW:
+            return value
     if spec.is_bool and isinstance(raw, str):
         raw = _BOOL_WORDS.get(raw.lower(), raw)
     try:
@@ -156,6 +162,7 @@ async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[di
         await _run_dependency(dep, ctx, errors)
     values: dict[str, Any] = {}
     form = None
+    query = None
     for spec in plan.params:
         kind = spec.kind
         if kind == PATH:
@@ -163,7 +170,9 @@ async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[di
             values[spec.name] = _convert(spec, raw, ["path", spec.key], errors) if spec.convert else raw
         elif kind == QUERY or kind == HEADER or kind == COOKIE:
             if kind == QUERY:
-                source: Any = request.query_params
+                if query is None:
+                    query = request.query_params
+                source: Any = query
             elif kind == HEADER:
                 source = request.headers
             else:

@@ -522,21 +522,34 @@ def _body_response(
             value.headers.update(headers)
         value.status_code = status if status_code is not None else value.status_code
         return value
-    response = Response.__new__(JSONResponse)
-    response.status_code = status
-    response.background = None
     try:
-        response.body = encode(value) if encode is not None else json_encoder.encode(value)
+        body = encode(value) if encode is not None else json_encoder.encode(value)
     except TypeError as exc:
         raise TypeError(
             f"Cannot turn a handler's return value of type {type(value).__name__} into a response: "
             f"{exc}. Return a dict, list, msgspec.Struct, dataclass, str, bytes, None or a Response."
         ) from None
-    response.raw_headers = []
-    if headers:
-        _wrap_headers(response.raw_headers).update(headers)
-    response._init_headers()
+    return _json_response(body, status, headers)
+
+
+def _json_response(body: bytes, status: int, headers: Mapping[str, str] | None) -> Response:
+    # Built field by field: the common case (no extra headers, a status with a body) needs
+    # neither __init__'s render() nor _init_headers()' checks.
+    response = Response.__new__(JSONResponse)
+    response.status_code = status
+    response.background = None
+    response.body = body
+    if headers or status < 200 or status in (204, 304):
+        response.raw_headers = []
+        if headers:
+            _wrap_headers(response.raw_headers).update(headers)
+        response._init_headers()
+    else:
+        response.raw_headers = [(b"content-length", str(len(body)).encode()), _JSON_CONTENT_TYPE]
     return response
+
+
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 def _tuple_response(
