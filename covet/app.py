@@ -311,7 +311,15 @@ class Covet(Scaffold):
             if kind == FOUND:
                 scope["path_params"] = params
                 scope["route"] = target
-                response, ctx = await self._run_route(target, request)
+                plan = target.plan
+                if plan.simple and plan.is_async and not target.hooked:
+                    # No parameters, no hooks: the handler's result is the whole story.
+                    try:
+                        response = to_response(await plan.func(), plan.status_code, plan.encode)
+                    except Exception as exc:
+                        response = await self._handle_exception(exc, request, target.scaffolds)
+                else:
+                    response, ctx = await self._run_route(target, request)
             elif kind == MOUNTED:
                 await self._call_mount(target, scope, receive, send)
                 return
@@ -347,7 +355,8 @@ class Covet(Scaffold):
             # Re-raised so the server logs it and the test client can surface it.
             raise
         finally:
-            await request.close()
+            if request._form is not None:
+                await request.close()
             _request_var.reset(request_token)
 
     async def _run_route(self, route: Route, request: Request) -> tuple[Response, RequestContext | None]:

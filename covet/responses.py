@@ -495,6 +495,13 @@ _JSON_TYPES = (dict, list)
 
 def to_response(value: Any, status_code: int | None, encode: Callable[[Any], bytes] | None = None) -> Response:
     """Turn whatever a handler returned into a Response, following the table in API.md."""
+    if type(value) is dict:
+        # The commonest return value, straight to JSON (encode errors still explain themselves below).
+        try:
+            body = encode(value) if encode is not None else json_encoder.encode(value)
+        except TypeError:
+            return _body_response(value, status_code, None, encode)
+        return _json_response(body, 200 if status_code is None else status_code, None)
     if isinstance(value, Response):
         return value
     if isinstance(value, tuple):
