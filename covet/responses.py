@@ -7,6 +7,7 @@ as the raw byte pairs ASGI wants, so sending does no per-header re-encoding.
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import http.cookies
 import mimetypes
@@ -51,6 +52,14 @@ def _wrap_headers(raw: list[tuple[bytes, bytes]]) -> MutableHeaders:
     headers = MutableHeaders.__new__(MutableHeaders)
     headers._raw = raw
     return headers
+
+
+@functools.lru_cache(maxsize=256)
+def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
+    # Cached: the same few media types are encoded for every response.
+    if media_type.startswith("text/") and "charset=" not in media_type:
+        media_type = f"{media_type}; charset={charset}"
+    return (b"content-type", media_type.encode("latin-1"))
 
 
 class Response:
@@ -99,13 +108,12 @@ class Response:
     def _init_headers(self) -> None:
         raw = self.raw_headers
         names = {name for name, _ in raw} if raw else ()
-        if b"content-length" not in names and self.status_code >= 200 and self.status_code not in (204, 304):
+        status = self.status_code
+        if b"content-length" not in names and status >= 200 and status != 204 and status != 304:
             raw.append((b"content-length", str(len(self.body)).encode()))
         media_type = self.media_type
         if media_type is not None and b"content-type" not in names:
-            if media_type.startswith("text/") and "charset=" not in media_type:
-                media_type = f"{media_type}; charset={self.charset}"
-            raw.append((b"content-type", media_type.encode("latin-1")))
+            raw.append(_content_type_header(media_type, self.charset))
 
     @property
     def headers(self) -> MutableHeaders:
