@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["Matcher", "SegmentSpec", "STATIC", "PARAM", "PATTERN", "TAIL"]
+__all__ = ["Matcher", "SegmentSpec", "STATIC", "PARAM", "PATTERN", "TAIL", "MAX_SEGMENTS"]
 
 #: Segment spec kinds. A spec is a tuple whose first item is one of these.
 STATIC = 0  # (STATIC, text)
@@ -31,6 +31,10 @@ PATTERN = 2  # (PATTERN, key, regex, ((name, convertor, group), ...)): a segment
 TAIL = 3  # (TAIL, key, regex, ((name, convertor, group), ...)): the rest of the path, may span "/"
 
 SegmentSpec = tuple[Any, ...]
+
+#: The deepest template accepted. Lookup recurses once per segment, so a template thousands of
+#: segments deep would exhaust the stack; no real URL scheme comes near this.
+MAX_SEGMENTS = 256
 
 
 class _Node:
@@ -52,6 +56,11 @@ class Matcher:
         self._root = _Node()
 
     def add(self, segments: Sequence[SegmentSpec], value: Any) -> None:
+        if len(segments) > MAX_SEGMENTS:
+            raise ValueError(
+                f"A route template has {len(segments)} path segments; the limit is {MAX_SEGMENTS}. "
+                "Use a '<path:...>' parameter for deep paths."
+            )
         node = self._root
         for spec in segments:
             kind = spec[0]
