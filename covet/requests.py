@@ -7,7 +7,9 @@ upload is refused with 413 after at most the limit has been read.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Generator
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -318,16 +320,30 @@ class Request(HTTPConnection):
         expected = self._expected_length()
         limit = self.max_body_size
         timeout = self.body_timeout
-        deadline = None if timeout is None else anyio.current_time() + timeout
+        if timeout is not None:
+            # A plain monotonic clock: anyio's costs more than the rest of reading a small body.
+            started = monotonic()
+            native = _running_asyncio()
         receive = self._receive
         received = 0
         while True:
             if self._pending is not None:
                 message, self._pending = self._pending, None
-            elif deadline is None:
+            elif timeout is None:
                 message = await receive()
+            elif native:
+                # Start receive() by hand: a message that is already waiting (the usual case, small
+                # bodies arrive with the headers) is taken without arming any timer. Only a receive
+                # that has to wait gets one, for what is left of the timeout.
+                steps = receive().__await__()
+                try:
+                    waiting = steps.send(None)
+                except StopIteration as done:
+                    message = done.value
+                else:
+                    message = await _finish_within(steps, waiting, timeout - (monotonic() - started), timeout)
             else:
-                message = await _receive_by(receive, deadline, timeout)
+                message = await _receive_within(receive, timeout - (monotonic() - started), timeout)
             kind = message["type"]
             if kind == "http.request":
                 chunk = message.get("body", _EMPTY)
@@ -427,21 +443,53 @@ def _too_large(limit: int) -> HTTPException:
     return HTTPException(413, f"Request body exceeds max_body_size ({limit} bytes).")
 
 
-async def _receive_by(receive: Receive, deadline: float, timeout: float | None) -> Message:
-    """``await receive()``, or a 408 if the message is still missing at ``deadline``.
+def _timed_out(timeout: float) -> HTTPException:
+    return HTTPException(408, f"Request body not received within body_timeout ({timeout:g} s).")
 
-    A message that is already waiting (the usual case: small bodies arrive with the headers) is
-    taken without arming a timer, which costs more than the rest of the request's body handling;
-    only a receive that has to wait runs under a cancel scope.
-    """
-    steps = receive().__await__()
+
+def _running_asyncio() -> bool:
     try:
-        first = steps.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    with anyio.CancelScope(deadline=deadline):
-        return await _Resume(steps, first)
-    raise HTTPException(408, f"Request body not received within body_timeout ({timeout:g} seconds).")
+        asyncio.get_running_loop()
+    except RuntimeError:  # another event loop (trio) drives this request
+        return False
+    return True
+
+
+async def _finish_within(
+    steps: Generator[Any, Any, Message], waiting: Any, remaining: float, timeout: float
+) -> Message:
+    """Finish a receive() that had to wait (asyncio), or raise 408 after ``remaining`` seconds.
+
+    The receive has already started, so no cancel scope may be entered around the rest of it (a
+    scope it opened itself would then close out of order). Instead a plain loop timer cancels the
+    task, and the cancellation is taken back here, as ``asyncio.timeout()`` does it.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    fired = False
+
+    def expire() -> None:
+        nonlocal fired
+        fired = True
+        task.cancel()
+
+    timer = asyncio.get_running_loop().call_later(max(remaining, 0.0), expire)
+    try:
+        return await _Resume(steps, waiting)
+    except asyncio.CancelledError:
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: count cancellation requests
+        if fired and (uncancel is None or uncancel() == 0):
+            raise _timed_out(timeout) from None
+        raise  # cancelled by someone else too: theirs wins
+    finally:
+        timer.cancel()
+
+
+async def _receive_within(receive: Receive, remaining: float, timeout: float) -> Message:
+    """``await receive()`` under a cancel scope (event loops other than asyncio), else 408."""
+    with anyio.move_on_after(remaining):
+        return await receive()
+    raise _timed_out(timeout)
 
 
 class _Resume:
