@@ -219,7 +219,7 @@ class MultipartParser:
         # the stream is parsed as if it began with one: the preamble search is then a separator search.
         self._separator = b"\r\n--" + boundary
         self._state = _PREAMBLE
-        self._buffer = b"\r\n"
+        self._buffer: bytes | bytearray = b"\r\n"
         self._scanned = 0  # bytes of a header block already searched for its end
         self._max_headers = limits.max_part_headers
         self._max_header_size = limits.max_header_size
@@ -231,8 +231,16 @@ class MultipartParser:
 
     def feed(self, chunk: bytes) -> list[tuple[int, Any]]:
         """Parse the next chunk; the events it completes, in order."""
-        data = self._buffer + chunk if self._buffer else chunk
-        self._buffer = b""
+        data: bytes | bytearray = chunk
+        if self._buffer:
+            if self._state == _HEADERS:
+                # A bytearray grows in amortised constant time per byte, so a header block sent a
+                # byte at a time still costs linear time, not a copy of the block per byte.
+                self._buffer += chunk
+                data = self._buffer
+            else:
+                data = self._buffer + chunk
+            self._buffer = b""
         events: list[tuple[int, Any]] = []
         separator = self._separator
         position = 0
@@ -280,14 +288,20 @@ class MultipartParser:
                     # Held: CRLF, the block so far, and perhaps 3 bytes of its terminator.
                     if size - position - 5 > self._max_header_size:
                         raise self._headers_too_large()
-                    self._buffer = data[position:]
-                    self._scanned = size - position
+                    if position or not isinstance(data, bytearray):
+                        data = bytearray(data[position:])
+                    self._buffer = data
+                    self._scanned = len(data)
                     return events
                 if end - position - 2 > self._max_header_size:
                     raise self._headers_too_large()
-                events.append((PART_BEGIN, self._parse_headers(data[position + 2 : end])))
+                events.append((PART_BEGIN, self._parse_headers(bytes(data[position + 2 : end]))))
                 position = end + 4
                 self._state = _BODY
+                if isinstance(data, bytearray):  # hand out part data as bytes
+                    data = bytes(data[position:])
+                    size = len(data)
+                    position = 0
                 continue
             return events  # _EPILOGUE: whatever follows the closing delimiter is ignored
         return events
