@@ -21,6 +21,7 @@ from .background import BackgroundTasks
 from .blueprints import Blueprint
 from .datastructures import UploadFile
 from .exceptions import HTTPException, RequestValidationError, abort
+from .formparsers import FormLimits
 from .globals import current_app, request, url_for
 from .params import Body, Cookie, Depends, File, Form, Header, Query
 from .requests import Request
@@ -62,6 +63,7 @@ __all__ = [
     "url_for",
     "speedups_enabled",
     "UploadFile",
+    "FormLimits",
     "Query",
     "Header",
     "Cookie",

@@ -22,8 +22,9 @@ from .blueprints import Blueprint, join_paths
 from .config import Config
 from .datastructures import State
 from .exceptions import ClientDisconnect, HTTPException, RequestValidationError
+from .formparsers import DEFAULT_FORM_LIMITS, FormLimits
 from .globals import _app_var, _request_var
-from .requests import Request
+from .requests import BodyLimits, Request, check_body_timeout, check_form_limits, check_max_body_size
 from .resolution import AppDependencies, RequestContext, resolve
 from .responses import JSONResponse, RedirectResponse, Response, to_response
 from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, REDIRECT, Mount, Route, Router
@@ -33,6 +34,8 @@ from .types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["Covet"]
 
 Lifespan = Callable[["Covet"], AbstractAsyncContextManager[Any]]
+
+_BODY_OPTIONS = frozenset({"max_body_size", "form_limits", "body_timeout"})
 
 
 class Covet(Scaffold):
@@ -66,13 +69,18 @@ class Covet(Scaffold):
         redoc_url: str | None = "/redoc",
         swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14",
         redoc_js_url: str = "https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js",
+        form_limits: FormLimits = DEFAULT_FORM_LIMITS,
+        body_timeout: float | None = 60.0,
     ) -> None:
         super().__init__("app")
         self.title = title
         self.version = version
         self.description = description
         self.debug = debug
-        self.max_body_size = max_body_size
+        # Request-body defaults; a route may override each one (route options of the same names).
+        self.max_body_size = check_max_body_size(max_body_size)
+        self.form_limits = check_form_limits(form_limits)
+        self.body_timeout = check_body_timeout(body_timeout)
         self.router = Router()
         self.state = State()
         self.config = Config(DEBUG=debug, MAX_BODY_SIZE=max_body_size)
@@ -138,6 +146,13 @@ class Covet(Scaffold):
                 "StreamingResponse(...) and return that instead."
             )
         route = Route(path, endpoint, methods=methods or ["GET"], name=name, scaffolds=scaffolds, options=options)
+        if _BODY_OPTIONS.intersection(options):
+            # Resolved now, against the app's defaults, so reading a body never looks them up.
+            route.body_limits = BodyLimits(
+                options.get("max_body_size", self.max_body_size),
+                options.get("form_limits", self.form_limits),
+                options.get("body_timeout", self.body_timeout),
+            )
         self.router.add(route)
         self.openapi_schema = None
 
@@ -295,7 +310,7 @@ class Covet(Scaffold):
             raise RuntimeError(f"covet does not handle ASGI scope type {kind!r}.")
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send, self.max_body_size)
+        request = Request(scope, receive, send, self.max_body_size, self.form_limits, self.body_timeout)
         request_token = _request_var.set(request)
         ctx: RequestContext | None = None
         # Whether the response may have reached the client: after that a failure can only be

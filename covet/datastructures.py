@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 
+import anyio
 import anyio.to_thread
 
 __all__ = [
@@ -284,8 +285,19 @@ class State:
 class UploadFile:
     """An uploaded file: ``filename``, ``content_type``, ``headers``, ``size`` and async I/O.
 
-    The data lives in a ``SpooledTemporaryFile``: memory below ``max_memory`` bytes, a temporary
-    file above it. Disk work runs in a worker thread so the event loop never blocks on it.
+    The data lives in a ``SpooledTemporaryFile``: memory up to ``max_memory`` bytes, an anonymous
+    temporary file beyond (never a path chosen by the client). Any write that touches the disk,
+    including the one that spills the memory buffer over, runs in a worker thread so the event
+    loop never blocks on it. ``file`` is the underlying binary file, for synchronous code (a plain
+    ``def`` handler runs in a thread and may use it directly). Closing deletes the temporary file;
+    covet closes every upload when the request ends.
+
+    Example::
+
+        @app.post("/upload")
+        async def upload(doc: UploadFile):
+            head = await doc.read(512)
+            return {"name": doc.filename, "size": doc.size, "head": len(head)}
     """
 
     def __init__(
@@ -302,17 +314,23 @@ class UploadFile:
         self.headers = headers if headers is not None else Headers()
         self.file: BinaryIO = file if file is not None else tempfile.SpooledTemporaryFile(max_size=max_memory)  # type: ignore[assignment]
         self.size = 0
+        self._max_memory = max_memory if file is None else -1
 
     @property
     def _in_memory(self) -> bool:
         return not getattr(self.file, "_rolled", True)
 
+    @property
+    def closed(self) -> bool:
+        return self.file.closed
+
     async def write(self, data: bytes) -> None:
-        self.size += len(data)
-        if self._in_memory:
+        """Append ``data``; in memory while it fits, else from a worker thread."""
+        if self._in_memory and self.size + len(data) <= self._max_memory:
             self.file.write(data)
         else:
             await anyio.to_thread.run_sync(self.file.write, data)
+        self.size += len(data)
 
     async def read(self, size: int = -1) -> bytes:
         if self._in_memory:
@@ -326,6 +344,9 @@ class UploadFile:
             await anyio.to_thread.run_sync(self.file.seek, offset)
 
     async def close(self) -> None:
+        """Close the file, which deletes it if it went to disk."""
+        if self.file.closed:
+            return
         if self._in_memory:
             self.file.close()
         else:
@@ -339,6 +360,8 @@ class FormData(MultiDict["str | UploadFile"]):
     """Form fields (``str``) and files (:class:`UploadFile`) from a request body."""
 
     async def close(self) -> None:
-        for _, value in self.multi_items():
-            if isinstance(value, UploadFile):
-                await value.close()
+        """Close every upload. Shielded, because it also runs while a request is being cancelled."""
+        with anyio.CancelScope(shield=True):
+            for _, value in self._items:
+                if isinstance(value, UploadFile):
+                    await value.close()

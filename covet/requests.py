@@ -7,20 +7,24 @@ upload is refused with 413 after at most the limit has been read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncGenerator, Generator
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import msgspec
 
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .exceptions import ClientDisconnect, HTTPException
-from .types import Receive, Scope, Send
+from .formparsers import DEFAULT_FORM_LIMITS, FormLimits, parse_form
+from .types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from .app import Covet
 
-__all__ = ["Request", "HTTPConnection"]
+__all__ = ["Request", "HTTPConnection", "BodyLimits"]
 
 _EMPTY = b""
 
@@ -140,6 +144,54 @@ class HTTPConnection:
         return f"{url.scheme}://{url.netloc}{root}{path}"
 
 
+class BodyLimits:
+    """The limits a request body is read under: ``max_body_size``, ``form_limits``, ``body_timeout``.
+
+    The app holds the defaults (``Covet(max_body_size=..., form_limits=..., body_timeout=...)``);
+    a route that sets any of them as route options gets its own ``BodyLimits``, resolved once when
+    it is registered and picked up by the request when it starts reading the body.
+    """
+
+    __slots__ = ("max_body_size", "form_limits", "body_timeout")
+
+    def __init__(
+        self,
+        max_body_size: int | None = 1_048_576,
+        form_limits: FormLimits = DEFAULT_FORM_LIMITS,
+        body_timeout: float | None = 60.0,
+    ) -> None:
+        self.max_body_size = check_max_body_size(max_body_size)
+        self.form_limits = check_form_limits(form_limits)
+        self.body_timeout = check_body_timeout(body_timeout)
+
+    def __repr__(self) -> str:
+        return (
+            f"BodyLimits(max_body_size={self.max_body_size!r}, form_limits={self.form_limits!r}, "
+            f"body_timeout={self.body_timeout!r})"
+        )
+
+
+def check_max_body_size(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"max_body_size takes a number of bytes >= 0 (or None for no limit), got {value!r}.")
+    return value
+
+
+def check_form_limits(value: Any) -> FormLimits:
+    if not isinstance(value, FormLimits):
+        raise TypeError(
+            f"form_limits takes a covet.formparsers.FormLimits, got {value!r}; "
+            "write form_limits=FormLimits(max_files=10) (or app.form_limits.replace(...))."
+        )
+    return value
+
+
+def check_body_timeout(value: Any) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        raise ValueError(f"body_timeout takes a number of seconds > 0 (or None for no limit), got {value!r}.")
+    return None if value is None else float(value)
+
+
 class Request(HTTPConnection):
     """An HTTP request. Handlers get one by declaring a parameter annotated ``Request``.
 
@@ -150,7 +202,19 @@ class Request(HTTPConnection):
             return {"path": request.path, "json": await request.json()}
     """
 
-    __slots__ = ("_receive", "_send", "_body", "_json", "_form", "_stream_consumed", "max_body_size")
+    __slots__ = (
+        "_receive",
+        "_send",
+        "_body",
+        "_json",
+        "_form",
+        "_stream_consumed",
+        "_pending",
+        "_disconnected",
+        "max_body_size",
+        "form_limits",
+        "body_timeout",
+    )
 
     def __init__(
         self,
@@ -158,6 +222,8 @@ class Request(HTTPConnection):
         receive: Receive = _no_receive,
         send: Send | None = None,
         max_body_size: int | None = None,
+        form_limits: FormLimits = DEFAULT_FORM_LIMITS,
+        body_timeout: float | None = None,
     ) -> None:
         self.scope = scope
         self._headers = None
@@ -171,7 +237,13 @@ class Request(HTTPConnection):
         self._json: Any = _UNSET
         self._form: FormData | None = None
         self._stream_consumed = False
+        self._pending: Message | None = None  # a message is_disconnected() took off the channel
+        self._disconnected = False
+        #: The limits the body is read under. The app passes its defaults; a matched route's own
+        #: options replace them when reading starts (see :class:`BodyLimits`).
         self.max_body_size = max_body_size
+        self.form_limits = form_limits
+        self.body_timeout = body_timeout
 
     @property
     def method(self) -> str:
@@ -192,38 +264,106 @@ class Request(HTTPConnection):
         length = int(raw)
         limit = self.max_body_size
         if limit is not None and length > limit:
-            raise HTTPException(413, f"Request body too large: the limit is {limit} bytes.")
+            raise _too_large(limit)
         return length
 
-    async def stream(self) -> AsyncIterator[bytes]:
-        """The body as it arrives, chunk by chunk, within ``max_body_size``."""
+    def _use_route_limits(self) -> None:
+        # Looked up when the body is first read, never per chunk, and never for bodiless requests.
+        limits: BodyLimits | None = getattr(self.scope.get("route"), "body_limits", None)
+        if limits is not None:
+            self.max_body_size = limits.max_body_size
+            self.form_limits = limits.form_limits
+            self.body_timeout = limits.body_timeout
+
+    async def stream(self) -> AsyncGenerator[bytes, None]:
+        """The body as it arrives, chunk by chunk, within ``max_body_size`` and ``body_timeout``.
+
+        Raises ``HTTPException`` 413 past the size limit (before reading at all when Content-Length
+        says so), 408 when the whole body has not arrived within ``body_timeout`` seconds, and
+        :class:`~covet.exceptions.ClientDisconnect` if the client goes away midway.
+        """
         if self._body is not None:
             yield self._body
             return
         if self._stream_consumed:
             raise RuntimeError("The request body was already streamed; it can only be read once.")
         self._stream_consumed = True
+        self._use_route_limits()
         expected = self._expected_length()
         limit = self.max_body_size
+        timeout = self.body_timeout
+        if timeout is not None:
+            # A plain monotonic clock: anyio's costs more than the rest of reading a small body.
+            started = monotonic()
+            native = _running_asyncio()
+        receive = self._receive
         received = 0
         while True:
-            message = await self._receive()
+            if self._pending is not None:
+                message, self._pending = self._pending, None
+            elif timeout is None:
+                message = await receive()
+            elif native:
+                # Start receive() by hand: a message that is already waiting (the usual case, small
+                # bodies arrive with the headers) is taken without arming any timer. Only a receive
+                # that has to wait gets one, for what is left of the timeout.
+                steps = receive().__await__()
+                try:
+                    waiting = steps.send(None)
+                except StopIteration as done:
+                    message = done.value
+                else:
+                    message = await _finish_within(steps, waiting, timeout - (monotonic() - started), timeout)
+            else:
+                message = await _receive_within(receive, timeout - (monotonic() - started), timeout)
             kind = message["type"]
             if kind == "http.request":
                 chunk = message.get("body", _EMPTY)
                 if chunk:
                     received += len(chunk)
                     if limit is not None and received > limit:
-                        raise HTTPException(413, f"Request body too large: the limit is {limit} bytes.")
+                        raise _too_large(limit)
                     if expected is not None and received > expected:
                         raise HTTPException(400, "Request body is longer than its Content-Length.")
                     yield chunk
                 if not message.get("more_body", False):
                     break
             elif kind == "http.disconnect":
+                self._disconnected = True
                 raise ClientDisconnect()
         if expected is not None and received != expected:
             raise HTTPException(400, "Request body is shorter than its Content-Length.")
+
+    async def is_disconnected(self) -> bool:
+        """Whether the client has gone away, checked without waiting.
+
+        Useful in long handlers and streams: stop working for a client that left. It looks at the
+        next message on the channel only if one is ready; a body chunk found there is kept for
+        ``stream()``, so checking never loses data.
+
+        Example::
+
+            @app.post("/report")
+            async def report(request: Request):
+                for step in expensive_steps():
+                    if await request.is_disconnected():
+                        return None  # nobody is listening any more
+                    await step()
+        """
+        if self._disconnected:
+            return True
+        if self._pending is not None:
+            return False  # one unread message is held already; keep memory bounded
+        message: Message | None = None
+        with anyio.CancelScope() as scope:
+            # Cancelled before it starts: receive() returns only what is already waiting.
+            scope.cancel()
+            message = await self._receive()
+        if message is not None:
+            if message["type"] == "http.disconnect":
+                self._disconnected = True
+            self._pending = message
+        return self._disconnected
 
     async def body(self) -> bytes:
         """The whole body (at most ``max_body_size`` bytes, else 413)."""
@@ -243,32 +383,119 @@ class Request(HTTPConnection):
         return self._json
 
     async def form(self) -> FormData:
-        """Fields and uploaded files of an urlencoded or multipart form body."""
-        if self._form is None:
-            from .formparsers import parse_multipart, parse_urlencoded
+        """Fields and uploaded files of an urlencoded or multipart form body, parsed as it streams.
 
+        Bounded by ``max_body_size``, ``body_timeout`` and ``form_limits`` (see
+        :class:`~covet.formparsers.FormLimits`): a size limit broken is a 413, a shape limit a 400,
+        a content type that is not a form a 415. Uploads are closed when the request ends.
+        """
+        if self._form is None:
+            self._use_route_limits()
             raw_type = find_header(self.scope["headers"], b"content-type")
             content_type = raw_type.decode("latin-1") if raw_type else ""
-            media_type = parse_content_type(content_type)[0]
+            chunks = self.stream()
             try:
-                if media_type == "multipart/form-data":
-                    self._form = await parse_multipart(await self.body(), content_type)
-                elif media_type in ("application/x-www-form-urlencoded", ""):
-                    self._form = parse_urlencoded(await self.body())
-                else:
-                    raise HTTPException(
-                        415, f"Expected a form body (urlencoded or multipart), got {media_type!r}."
-                    )
+                self._form = await parse_form(chunks, content_type, self.form_limits)
             except ParseError as exc:
-                raise HTTPException(400, str(exc)) from None
+                raise HTTPException(getattr(exc, "status_code", 400), str(exc)) from None
+            finally:
+                await chunks.aclose()
         return self._form
 
     async def close(self) -> None:
+        """Release what reading the body made: the form's uploads (their temporary files)."""
         if self._form is not None:
             await self._form.close()
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"Request body exceeds max_body_size ({limit} bytes).")
+
+
+def _timed_out(timeout: float) -> HTTPException:
+    return HTTPException(408, f"Request body not received within body_timeout ({timeout:g} s).")
+
+
+def _running_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # another event loop (trio) drives this request
+        return False
+    return True
+
+
+async def _finish_within(
+    steps: Generator[Any, Any, Message], waiting: Any, remaining: float, timeout: float
+) -> Message:
+    """Finish a receive() that had to wait (asyncio), or raise 408 after ``remaining`` seconds.
+
+    The receive has already started, so no cancel scope may be entered around the rest of it (a
+    scope it opened itself would then close out of order). Instead a plain loop timer cancels the
+    task, and the cancellation is taken back here, as ``asyncio.timeout()`` does it.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    fired = False
+
+    def expire() -> None:
+        nonlocal fired
+        fired = True
+        task.cancel()
+
+    timer = asyncio.get_running_loop().call_later(max(remaining, 0.0), expire)
+    try:
+        return await _Resume(steps, waiting)
+    except asyncio.CancelledError:
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: count cancellation requests
+        if fired and (uncancel is None or uncancel() == 0):
+            raise _timed_out(timeout) from None
+        raise  # cancelled by someone else too: theirs wins
+    finally:
+        timer.cancel()
+
+
+async def _receive_within(receive: Receive, remaining: float, timeout: float) -> Message:
+    """``await receive()`` under a cancel scope (event loops other than asyncio), else 408."""
+    with anyio.move_on_after(remaining):
+        return await receive()
+    raise _timed_out(timeout)
+
+
+class _Resume:
+    """Awaiting this continues an awaitable that has already run up to its first suspension.
+
+    It passes what the suspended awaitable yields to the event loop and what the loop sends or
+    throws back, exactly as ``await`` would have, so cancellation reaches it the normal way.
+    """
+
+    __slots__ = ("_steps", "_first")
+
+    def __init__(self, steps: Generator[Any, Any, Message], first: Any) -> None:
+        self._steps = steps
+        self._first = first
+
+    def __await__(self) -> Generator[Any, Any, Message]:
+        steps = self._steps
+        request = self._first
+        while True:
+            try:
+                reply = yield request
+            except GeneratorExit:
+                steps.close()
+                raise
+            except BaseException as exc:
+                try:
+                    request = steps.throw(exc)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+            else:
+                try:
+                    request = steps.send(reply)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
 
 
 class _Unset:

@@ -32,6 +32,7 @@ else:  # pragma: no cover - exercised only when the extension is built
 
 if TYPE_CHECKING:
     from .params import EndpointPlan
+    from .requests import BodyLimits
     from .scaffold import Scaffold
 
 __all__ = [
@@ -129,6 +130,7 @@ class Route:
         "include_in_schema",
         "is_static",
         "hooked",
+        "body_limits",
     )
 
     def __init__(
@@ -153,6 +155,8 @@ class Route:
         self.scaffolds = tuple(scaffolds)
         self.options = dict(options or {})
         self.include_in_schema = bool(self.options.get("include_in_schema", True))
+        #: The route's own ``BodyLimits`` when it overrides the app's (set by the app), else None.
+        self.body_limits: BodyLimits | None = None
         self.tokens = parse_path(path)
         annotations = endpoint_annotations(endpoint)
         self.convertors: dict[str, Convertor] = {}

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .exceptions import HTTPException
+from .requests import check_body_timeout, check_form_limits, check_max_body_size
 
 __all__ = ["Scaffold", "setupmethod"]
 
@@ -28,6 +29,9 @@ _ROUTE_OPTIONS = frozenset(
         "responses",
         "deprecated",
         "operation_id",
+        "max_body_size",
+        "form_limits",
+        "body_timeout",
     }
 )
 
@@ -87,6 +91,14 @@ class Scaffold:
                 f"Unknown route option(s) {sorted(unknown)} for {path!r}; known options are "
                 f"{sorted(_ROUTE_OPTIONS)}."
             )
+
+        # Checked here too, so a blueprint's mistake points at its decorator, not at registration.
+        if "max_body_size" in options:
+            check_max_body_size(options["max_body_size"])
+        if "form_limits" in options:
+            check_form_limits(options["form_limits"])
+        if "body_timeout" in options:
+            check_body_timeout(options["body_timeout"])
 
         def decorator(func: F) -> F:
             self.add_route(path, func, methods=methods, name=name, **options)
