@@ -214,6 +214,12 @@ class Request(HTTPConnection):
         "max_body_size",
         "form_limits",
         "body_timeout",
+        # body-reading state, set when reading starts
+        "_expected",
+        "_received",
+        "_body_done",
+        "_read_started",
+        "_native",
     )
 
     def __init__(
@@ -285,54 +291,71 @@ class Request(HTTPConnection):
         if self._body is not None:
             yield self._body
             return
+        self._start_reading()
+        while not self._body_done:
+            chunk = await self._next_chunk()
+            if chunk:
+                yield chunk
+
+    def _start_reading(self) -> None:
         if self._stream_consumed:
             raise RuntimeError("The request body was already streamed; it can only be read once.")
         self._stream_consumed = True
         self._use_route_limits()
-        expected = self._expected_length()
-        limit = self.max_body_size
-        timeout = self.body_timeout
-        if timeout is not None:
+        # Reading state lives in slots set here, not in __init__: bodiless requests never pay for it.
+        self._expected = self._expected_length()
+        self._received = 0
+        self._body_done = False
+        if self.body_timeout is not None:
             # A plain monotonic clock: anyio's costs more than the rest of reading a small body.
-            started = monotonic()
-            native = _running_asyncio()
+            self._read_started = monotonic()
+            self._native = _running_asyncio()
+
+    async def _next_chunk(self) -> bytes:
+        """The next piece of the body (maybe empty); sets ``_body_done`` after the last one.
+
+        A coroutine rather than a generator so ``body()`` reads a one-message body without
+        creating an async generator.
+        """
         receive = self._receive
-        received = 0
-        while True:
-            if self._pending is not None:
-                message, self._pending = self._pending, None
-            elif timeout is None:
-                message = await receive()
-            elif native:
-                # Start receive() by hand: a message that is already waiting (the usual case, small
-                # bodies arrive with the headers) is taken without arming any timer. Only a receive
-                # that has to wait gets one, for what is left of the timeout.
-                steps = receive().__await__()
-                try:
-                    waiting = steps.send(None)
-                except StopIteration as done:
-                    message = done.value
-                else:
-                    message = await _finish_within(steps, waiting, timeout - (monotonic() - started), timeout)
+        timeout = self.body_timeout
+        if self._pending is not None:
+            message, self._pending = self._pending, None
+        elif timeout is None:
+            message = await receive()
+        elif self._native:
+            # Start receive() by hand: a message that is already waiting (the usual case, small
+            # bodies arrive with the headers) is taken without arming any timer. Only a receive
+            # that has to wait gets one, for what is left of the timeout.
+            steps = receive().__await__()
+            try:
+                waiting = steps.send(None)
+            except StopIteration as done:
+                message = done.value
             else:
-                message = await _receive_within(receive, timeout - (monotonic() - started), timeout)
-            kind = message["type"]
-            if kind == "http.request":
-                chunk = message.get("body", _EMPTY)
-                if chunk:
-                    received += len(chunk)
-                    if limit is not None and received > limit:
-                        raise _too_large(limit)
-                    if expected is not None and received > expected:
-                        raise HTTPException(400, "Request body is longer than its Content-Length.")
-                    yield chunk
-                if not message.get("more_body", False):
-                    break
-            elif kind == "http.disconnect":
-                self._disconnected = True
-                raise ClientDisconnect()
-        if expected is not None and received != expected:
-            raise HTTPException(400, "Request body is shorter than its Content-Length.")
+                message = await _finish_within(steps, waiting, timeout - (monotonic() - self._read_started), timeout)
+        else:
+            message = await _receive_within(receive, timeout - (monotonic() - self._read_started), timeout)
+        kind = message["type"]
+        if kind == "http.request":
+            chunk: bytes = message.get("body", _EMPTY)
+            expected = self._expected
+            if chunk:
+                self._received += len(chunk)
+                limit = self.max_body_size
+                if limit is not None and self._received > limit:
+                    raise _too_large(limit)
+                if expected is not None and self._received > expected:
+                    raise HTTPException(400, "Request body is longer than its Content-Length.")
+            if not message.get("more_body", False):
+                self._body_done = True
+                if expected is not None and self._received != expected:
+                    raise HTTPException(400, "Request body is shorter than its Content-Length.")
+            return chunk
+        if kind == "http.disconnect":
+            self._disconnected = True
+            raise ClientDisconnect()
+        return _EMPTY
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone away, checked without waiting.
@@ -368,8 +391,14 @@ class Request(HTTPConnection):
     async def body(self) -> bytes:
         """The whole body (at most ``max_body_size`` bytes, else 413)."""
         if self._body is None:
-            chunks = [chunk async for chunk in self.stream()]
-            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            self._start_reading()
+            body = await self._next_chunk()
+            if not self._body_done:
+                chunks = [body]
+                while not self._body_done:
+                    chunks.append(await self._next_chunk())
+                body = b"".join(chunks)
+            self._body = body
         return self._body
 
     async def json(self) -> Any:
