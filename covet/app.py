@@ -386,8 +386,9 @@ class Covet(Scaffold):
                 if plan.simple:
                     result = await func() if plan.is_async else await anyio.to_thread.run_sync(func)
                 else:
-                    ctx = RequestContext(request)
-                    kwargs = await resolve(plan, ctx)
+                    if plan.has_dependencies or plan.has_background:
+                        ctx = RequestContext(request)
+                    kwargs = await resolve(plan, request, ctx)
                     if plan.is_async:
                         result = await func(**kwargs)
                     else:

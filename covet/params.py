@@ -384,6 +384,7 @@ class EndpointPlan:
         self.body_required = False
         self.has_form = False
         self.has_dependencies = False
+        self.has_background = False
         self.needs_exit_stack = False
         self.simple = True  # no parameters at all: call func() directly
         self.only_dependencies = False  # every parameter is a Depends: skip request extraction
@@ -564,6 +565,8 @@ def _build(
             plan.has_dependencies = True
             assert spec.dependency is not None
             plan.needs_exit_stack = plan.needs_exit_stack or spec.dependency.needs_exit_stack
+        elif spec.kind == BACKGROUND:
+            plan.has_background = True
         if spec.kind == BODY:
             plan.body_params.append(spec)
             body_markers.append(spec.marker)

@@ -71,15 +71,20 @@ class RequestContext:
         self.background: BackgroundTasks | None = None
 
 
-async def resolve(plan: EndpointPlan, ctx: RequestContext) -> dict[str, Any]:
-    """The keyword arguments for ``plan.func``; raises RequestValidationError listing every error."""
+async def resolve(plan: EndpointPlan, request: Request, ctx: RequestContext | None) -> dict[str, Any]:
+    """The keyword arguments for ``plan.func``; raises RequestValidationError listing every error.
+
+    ``ctx`` may be None when the plan has neither dependencies nor background tasks: a request that
+    only reads parameters makes no RequestContext.
+    """
     errors: list[dict[str, Any]] = []
     if plan.only_dependencies:
+        assert ctx is not None
         values = {}
         for spec in plan.params:
             values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     else:
-        values = await _resolve_into(plan, ctx, errors)
+        values = await _resolve_into(plan, request, ctx, errors)
     if errors:
         raise RequestValidationError(errors)
     return values
@@ -156,9 +161,11 @@ def _take(
     return _ABSENT
 
 
-async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> dict[str, Any]:
-    request = ctx.request
+async def _resolve_into(
+    plan: EndpointPlan, request: Request, ctx: RequestContext | None, errors: list[dict[str, Any]]
+) -> dict[str, Any]:
     for dep in plan.dependencies:
+        assert ctx is not None
         await _run_dependency(dep, ctx, errors)
     values: dict[str, Any] = {}
     form = None
@@ -187,9 +194,10 @@ async def _resolve_into(plan: EndpointPlan, ctx: RequestContext, errors: list[di
         elif kind == REQUEST or kind == CONNECTION:
             values[spec.name] = request
         elif kind == DEPENDS:
-            assert spec.dependency is not None
+            assert spec.dependency is not None and ctx is not None
             values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)
         elif kind == BACKGROUND:
+            assert ctx is not None
             if ctx.background is None:
                 ctx.background = BackgroundTasks()
             values[spec.name] = ctx.background
@@ -235,7 +243,7 @@ async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list
         for spec in dep.params:
             kwargs[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     else:
-        kwargs = await _resolve_into(dep, ctx, errors)
+        kwargs = await _resolve_into(dep, ctx.request, ctx, errors)
     if len(errors) > before:
         return None
     value = await _invoke(dep, func, kwargs, ctx)
