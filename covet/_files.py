@@ -146,7 +146,7 @@ def parse_range_header(header: str, size: int) -> ByteRanges | Literal["unsatisf
         if first:
             start = _number(first)
             end = _number(last) if last else size - 1
-            if end < start:
+            if last and end < start:
                 return None  # "5-2" is invalid syntax, not an empty range
             if start >= size:
                 continue  # this range misses the file; another may still hit it

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import msgspec
 
@@ -351,6 +352,9 @@ class StreamingResponse(Response):
                     chunk = self._encode(item)
                     if chunk:
                         await emit(chunk)
+                    # A generator that never awaits, sent through a server whose send() does not
+                    # block (as when the peer is gone), would never let the disconnect watcher run.
+                    await anyio.lowlevel.checkpoint()
             finally:
                 aclose = getattr(iterator, "aclose", None)
                 if aclose is not None:
