@@ -209,7 +209,9 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
         for char in unicodedata.normalize("NFKD", filename)
         if not unicodedata.combining(char)  # "é" decomposes to "e" + accent; keep the "e"
     )
-    return f"{disposition}; filename=\"{_quoted_string(fallback)}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return (
+        f"{disposition}; filename=\"{_quoted_string(fallback)}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    )
 
 
 def _quoted_string(text: str) -> str:

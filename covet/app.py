@@ -49,7 +49,8 @@ class Covet(Scaffold):
         async def item(item_id: int, q: str | None = None):
             return {"item_id": item_id, "q": q}
 
-    Serve it with ``covet run module:app``.
+    Serve it with ``covet run module:app``. ``Covet(static_folder="static")`` also serves that folder
+    (relative to the module creating the app) at ``/static``, as the route ``static``.
     """
 
     def __init__(
@@ -167,9 +168,9 @@ class Covet(Scaffold):
         self.static_folder = os.path.realpath(folder)
         self.static_url_path = url_path.rstrip("/")
         files = StaticFiles(directory=self.static_folder)
-        self.add_route(
-            f"{self.static_url_path}/<path:filename>", static_endpoint(files), name="static", include_in_schema=False
-        )
+        endpoint = static_endpoint(files)
+        path = f"{self.static_url_path}/<path:filename>"
+        self.add_route(path, endpoint, name="static", include_in_schema=False)
 
     @setupmethod
     def add_middleware(self, cls: Any, **options: Any) -> None:

@@ -237,7 +237,6 @@ class RedirectResponse(Response):
 ContentStream = Iterable[Any] | AsyncIterable[Any]
 
 _DONE = object()
-_END = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 class _ClientGone(Exception):
@@ -264,6 +263,7 @@ async def _until_disconnect(receive: Receive, work: Callable[[], Awaitable[None]
                 disconnected = True
                 cancel_scope.cancel()
                 return
+            await anyio.lowlevel.checkpoint()  # a receive() that never blocks must not starve the sender
 
     async with anyio.create_task_group() as group:
         group.start_soon(watch, group.cancel_scope)
@@ -386,12 +386,12 @@ class StreamingResponse(Response):
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
         await self._produce(emit)
-        await send(_END)
+        await send({"type": "http.response.body", "body": b""})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         if scope.get("method") == "HEAD":
-            await send(_END)
+            await send({"type": "http.response.body", "body": b""})
         else:
             await _until_disconnect(receive, functools.partial(self._send_body, _guard(send)))
         if self.background is not None:
@@ -459,7 +459,8 @@ class FileResponse(Response):
         # Per-send copy: the same response object may be sent more than once.
         headers = _wrap_headers(list(self.raw_headers))
         etag = headers.setdefault("etag", etag_for(info))
-        last_modified = headers.setdefault("last-modified", email.utils.formatdate(info.st_mtime, usegmt=True))
+        modified = email.utils.formatdate(info.st_mtime, usegmt=True)
+        last_modified = headers.setdefault("last-modified", modified)
         headers.setdefault("accept-ranges", "bytes")
         size, status = info.st_size, self.status_code
         ranges = None
@@ -467,7 +468,7 @@ class FileResponse(Response):
             if not_modified(scope, etag, info.st_mtime):
                 raw = [(k, v) for k, v in headers.raw if k not in (b"content-type", b"content-length")]
                 await send({"type": "http.response.start", "status": 304, "headers": raw})
-                await send(_END)
+                await send({"type": "http.response.body", "body": b""})
                 return
             ranges = requested_ranges(scope, etag, last_modified, size)
             if ranges == UNSATISFIABLE:
@@ -491,7 +492,7 @@ class FileResponse(Response):
         headers["content-length"] = str(sum(len(head) + count for head, _, count in parts) + len(tail))
         await send({"type": "http.response.start", "status": status, "headers": headers.raw})
         if scope.get("method") == "HEAD":
-            await send(_END)
+            await send({"type": "http.response.body", "body": b""})
             return
         zerocopy = "http.response.zerocopysend" in (scope.get("extensions") or {})
         send_parts = functools.partial(self._send_parts, _guard(send), file, parts, tail, zerocopy)
@@ -506,13 +507,14 @@ class FileResponse(Response):
             if zerocopy:
                 if count:
                     # The server copies straight from the descriptor; closing it stays our job.
-                    message = {"type": "http.response.zerocopysend", "file": file, "offset": offset}
-                    await send({**message, "count": count, "more_body": True})
+                    zerocopy_message = {"type": "http.response.zerocopysend", "file": file, "offset": offset}
+                    zerocopy_message.update(count=count, more_body=True)
+                    await send(zerocopy_message)
                 continue
             while count > 0:
                 chunk = await anyio.to_thread.run_sync(read_at, file, offset, min(self.chunk_size, count))
                 if not chunk:  # the file shrank while we sent it: end the body rather than hang
-                    await send(_END)
+                    await send({"type": "http.response.body", "body": b""})
                     return
                 offset += len(chunk)
                 count -= len(chunk)
@@ -551,7 +553,7 @@ class ServerSentEvent(msgspec.Struct, omit_defaults=True):
 
 
 _SSE_LINES = re.compile(r"\r\n|\r|\n")
-_SSE_PING = {"type": "http.response.body", "body": b": ping\n\n", "more_body": True}
+_PING = b": ping\n\n"
 
 
 def _sse_field(value: str) -> str:
@@ -623,7 +625,7 @@ class EventSourceResponse(StreamingResponse):
                     await anyio.sleep(max(last_sent + interval - anyio.current_time(), 0))
                     async with lock:
                         if anyio.current_time() - last_sent >= interval:
-                            await send(_SSE_PING)
+                            await send({"type": "http.response.body", "body": _PING, "more_body": True})
                             last_sent = anyio.current_time()
             except _ClientGone:  # reported by the host task, unwrapped, once the group is done
                 client_gone = True
@@ -642,7 +644,7 @@ class EventSourceResponse(StreamingResponse):
             raise error
         if client_gone:
             raise _ClientGone()
-        await send(_END)
+        await send({"type": "http.response.body", "body": b""})
 
 
 # --- return value conversion -------------------------------------------------------------------

@@ -57,7 +57,8 @@ class StaticFiles:
         if check_dir and not os.path.isdir(self.root):
             raise RuntimeError(
                 f"StaticFiles directory {self.directory!r} is not a directory (it resolves to "
-                f"{self.root!r}). Create it, fix the path, or pass check_dir=False to answer 404 until it exists."
+                f"{self.root!r}). Create it, fix the path, or pass check_dir=False to answer 404 until "
+                "it exists."
             )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

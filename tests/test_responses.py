@@ -493,7 +493,9 @@ def test_file_response_content_disposition_non_ascii_filename(data_file: Path) -
     response = serve(lambda: FileResponse(data_file, filename="résumé 2024.pdf")).get("/")
     disposition = response.headers["content-disposition"]
     # An ASCII fallback (accents dropped, not replaced by '?') for old clients, RFC 5987 for the rest.
-    assert disposition == "attachment; filename=\"resume 2024.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202024.pdf"
+    assert disposition == (
+        "attachment; filename=\"resume 2024.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202024.pdf"
+    )
     disposition.encode("ascii")
     assert response.headers["content-type"] == "application/pdf"
 

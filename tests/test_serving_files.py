@@ -175,7 +175,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
     def listening() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"covet run exited early: {process.stderr.read().decode() if process.stderr else ''}")
+            raise AssertionError(
+                f"covet run exited early: {process.stderr.read().decode() if process.stderr else ''}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return True

@@ -220,7 +220,9 @@ def test_static_dotdot_inside_the_directory_is_404_too(site: Path) -> None:
     assert_not_found(fetch(StaticFiles(directory=site), "/sub/../app.css"))
 
 
-@pytest.mark.parametrize("path", ["/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/.%2e/secret.txt", "/sub/%2e%2e/%2e%2e/secret.txt"])
+@pytest.mark.parametrize(
+    "path", ["/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/.%2e/secret.txt", "/sub/%2e%2e/%2e%2e/secret.txt"]
+)
 def test_static_encoded_dotdot_404(site: Path, path: str) -> None:
     assert_not_found(fetch(StaticFiles(directory=site), path))
 
@@ -230,7 +232,9 @@ def test_static_double_encoded_dotdot_404(site: Path, path: str) -> None:
     assert_not_found(fetch(StaticFiles(directory=site), path))
 
 
-@pytest.mark.parametrize("path", ["/..%2fsecret.txt", "/..%2Fsecret.txt", "/sub%2fapp.css", "/%2e%2e%2fsecret.txt"])
+@pytest.mark.parametrize(
+    "path", ["/..%2fsecret.txt", "/..%2Fsecret.txt", "/sub%2fapp.css", "/%2e%2e%2fsecret.txt"]
+)
 def test_static_encoded_slash_404(site: Path, path: str) -> None:
     assert_not_found(fetch(StaticFiles(directory=site), path))
 
@@ -245,7 +249,9 @@ def test_static_backslash_404(site: Path, path: str) -> None:
     assert_not_found(fetch(StaticFiles(directory=site), path))
 
 
-@pytest.mark.parametrize("path", ["/C:/Windows/win.ini", "/c:%5cboot.ini", "/sub/D:secret.txt", "/C:secret.txt"])
+@pytest.mark.parametrize(
+    "path", ["/C:/Windows/win.ini", "/c:%5cboot.ini", "/sub/D:secret.txt", "/C:secret.txt"]
+)
 def test_static_drive_letter_404(site: Path, path: str) -> None:
     assert_not_found(fetch(StaticFiles(directory=site), path))
 
@@ -398,7 +404,8 @@ def test_static_folder_uses_app_hooks_and_404_handler(static_app: Covet) -> None
 
 
 @pytest.mark.parametrize(
-    "path", ["/static/..%2fsecret.txt", "/static/%2e%2e/secret.txt", "/static/..%5csecret.txt", "/static/app.css%00"]
+    "path",
+    ["/static/..%2fsecret.txt", "/static/%2e%2e/secret.txt", "/static/..%5csecret.txt", "/static/app.css%00"],
 )
 def test_static_folder_hostile_paths_404(static_app: Covet, path: str) -> None:
     reply = fetch(static_app, path)
