@@ -961,3 +961,33 @@ def test_response_model_applies_to_tuple_bodies() -> None:
 def test_response_returned_despite_model_is_sent_as_is() -> None:
     client = serve(lambda: PlainTextResponse("raw"), response_model=PublicUser)
     assert client.get("/").text == "raw"
+
+
+# --- messages ---------------------------------------------------------------------------------------
+
+
+def test_streamed_messages_are_fresh_dicts_a_middleware_may_change() -> None:
+    # Middleware (compression, for one) rewrites message["body"] in place; a message dict shared
+    # between responses would carry one response's rewrite into the next.
+    class Rewriter:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            async def rewrite(message: dict[str, Any]) -> None:
+                await send(message)
+                if message["type"] == "http.response.body":
+                    message["body"] = b"CORRUPTED"
+
+            await self.app(scope, receive, rewrite)
+
+    app = Covet()
+    app.add_middleware(Rewriter)
+
+    @app.get("/")
+    async def endpoint() -> StreamingResponse:
+        return StreamingResponse([b"a", b"b"])
+
+    client = TestClient(app)
+    assert client.get("/").content == b"ab"
+    assert client.get("/").content == b"ab"
