@@ -570,10 +570,13 @@ def _is_async(func: Callable[..., Any]) -> bool:
 def _caller_directory() -> str:
     """The directory of the module that called ``Covet(...)`` (the working directory if it has no file)."""
     frame = inspect.currentframe()
-    # Step out of covet's own frames (Covet.__init__ and this helper, or a subclass chain via super()).
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "covet":
-        frame = frame.f_back
-    filename = frame.f_globals.get("__file__") if frame is not None else None
+    try:
+        # Step out of covet's own frames (Covet.__init__ and this helper).
+        while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "covet":
+            frame = frame.f_back
+        filename = frame.f_globals.get("__file__") if frame is not None else None
+    finally:
+        del frame  # a frame held in a local would keep every caller's locals alive in a cycle
     return os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
 
 
