@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import os
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -51,7 +52,8 @@ class Covet(Scaffold):
         async def item(item_id: int, q: str | None = None):
             return {"item_id": item_id, "q": q}
 
-    Serve it with ``covet run module:app``.
+    Serve it with ``covet run module:app``. ``Covet(static_folder="static")`` also serves that folder
+    (relative to the module creating the app) at ``/static``, as the route ``static``.
     """
 
     def __init__(
@@ -71,6 +73,8 @@ class Covet(Scaffold):
         redoc_js_url: str = "https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js",
         form_limits: FormLimits = DEFAULT_FORM_LIMITS,
         body_timeout: float | None = 60.0,
+        static_folder: str | os.PathLike[str] | None = None,
+        static_url_path: str | None = None,
     ) -> None:
         super().__init__("app")
         self.title = title
@@ -107,6 +111,10 @@ class Covet(Scaffold):
             from .openapi import install_docs_routes
 
             install_docs_routes(self)
+        self.static_folder: str | None = None
+        self.static_url_path: str | None = None
+        if static_folder is not None:
+            self._add_static_route(static_folder, static_url_path)
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -155,6 +163,30 @@ class Covet(Scaffold):
             )
         self.router.add(route)
         self.openapi_schema = None
+
+    def _add_static_route(self, folder: str | os.PathLike[str], url_path: str | None) -> None:
+        # Flask's arrangement: a GET route named "static", so url_for("static", filename=...) works
+        # and the app's hooks and 404 handler apply to static files as to any other route.
+        from .staticfiles import StaticFiles, static_endpoint
+
+        folder = os.fspath(folder)
+        if not os.path.isabs(folder):
+            folder = os.path.join(_caller_directory(), folder)
+        if url_path is None:
+            url_path = "/" + os.path.basename(os.path.normpath(folder))
+        if url_path and not url_path.startswith("/"):
+            raise ValueError(f"static_url_path must start with '/', got {url_path!r}; write '/{url_path}'.")
+        if not os.path.isdir(folder):
+            raise RuntimeError(
+                f"static_folder {folder!r} is not a directory. Create it, or give static_folder= an "
+                "absolute path (a relative one is taken from the directory of the module creating the app)."
+            )
+        self.static_folder = os.path.realpath(folder)
+        self.static_url_path = url_path.rstrip("/")
+        files = StaticFiles(directory=self.static_folder)
+        endpoint = static_endpoint(files)
+        path = f"{self.static_url_path}/<path:filename>"
+        self.add_route(path, endpoint, name="static", include_in_schema=False)
 
     @setupmethod
     def add_middleware(self, cls: Any, **options: Any) -> None:
@@ -359,6 +391,10 @@ class Covet(Scaffold):
                 if ctx.background is not None:
                     await ctx.background()
         except ClientDisconnect:
+            # Nobody is listening for a response, but yield dependencies still get their teardown.
+            if ctx is not None and ctx.stack is not None:
+                with contextlib.suppress(Exception):
+                    await ctx.stack.aclose()
             return
         except Exception as exc:
             if ctx is not None and ctx.stack is not None:
@@ -595,6 +631,19 @@ def _arity(func: Callable[..., Any]) -> int:
 @functools.cache
 def _is_async(func: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None))
+
+
+def _caller_directory() -> str:
+    """The directory of the module that called ``Covet(...)`` (the working directory if it has no file)."""
+    frame = inspect.currentframe()
+    try:
+        # Step out of covet's own frames (Covet.__init__ and this helper).
+        while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "covet":
+            frame = frame.f_back
+        filename = frame.f_globals.get("__file__") if frame is not None else None
+    finally:
+        del frame  # a frame held in a local would keep every caller's locals alive in a cycle
+    return os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
 
 
 def _endpoint_name(endpoint: Callable[..., Any]) -> str:

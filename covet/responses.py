@@ -8,23 +8,34 @@ from __future__ import annotations
 
 import email.utils
 import functools
-import hashlib
 import http.cookies
 import mimetypes
 import os
-import stat
+import re
+import secrets
 import typing
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import msgspec
 
+from ._files import (
+    UNSATISFIABLE,
+    content_disposition,
+    etag_for,
+    multipart_frames,
+    not_modified,
+    open_regular_file,
+    read_at,
+    requested_ranges,
+)
 from .datastructures import MutableHeaders
-from .types import Receive, Scope, Send
+from .types import Message, Receive, Scope, Send
 
 if typing.TYPE_CHECKING:
     from .background import BackgroundTasks
@@ -232,11 +243,77 @@ class RedirectResponse(Response):
 
 ContentStream = Iterable[Any] | AsyncIterable[Any]
 
+_DONE = object()
+
+
+class _ClientGone(Exception):
+    """``send`` failed because the client went away (ASGI 2.4 servers raise OSError there)."""
+
+
+async def _until_disconnect(receive: Receive, work: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``work()`` while listening for ``http.disconnect``; cancel it as soon as that arrives.
+
+    Servers such as hypercorn quietly drop what is sent after the client left, so without this an
+    endless stream would run for ever and a large file would be read to its end for nobody.
+    Returns True when the client left first. An exception from ``work`` propagates as itself,
+    not wrapped in an ExceptionGroup, so error handling and tests see the real error.
+    """
+    disconnected = False
+    error: Exception | None = None
+
+    async def watch(cancel_scope: anyio.CancelScope) -> None:
+        nonlocal disconnected
+        while True:
+            # Request body messages the handler never read are drained and dropped here.
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+                cancel_scope.cancel()
+                return
+            await anyio.lowlevel.checkpoint()  # a receive() that never blocks must not starve the sender
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch, group.cancel_scope)
+        try:
+            await work()
+        except _ClientGone:
+            disconnected = True
+        except Exception as exc:
+            error = exc
+        group.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    return disconnected
+
+
+def _guard(send: Send) -> Send:
+    """``send``, with the OSError an ASGI 2.4 server raises for a vanished client made recognisable."""
+
+    async def guarded(message: Message) -> None:
+        try:
+            await send(message)
+        except OSError:
+            raise _ClientGone() from None
+
+    return guarded
+
 
 class StreamingResponse(Response):
     """A body produced piece by piece by a sync or async iterable of ``bytes``/``str``.
 
-    Sync iterables are advanced in a worker thread, so a blocking generator never stalls the loop.
+    Each chunk is sent before the next is asked for, so a slow client slows the producer instead
+    of piling chunks up in memory. When the client disconnects, iteration stops and the iterator
+    is closed (a generator's ``finally`` runs). Sync iterables are advanced in a worker thread,
+    one item at a time, so a blocking generator never stalls the event loop.
+
+    Example::
+
+        async def rows():
+            yield "id,name\\n"
+            async for row in db.fetch("SELECT id, name FROM users"):
+                yield f"{row.id},{row.name}\\n"
+
+        return StreamingResponse(rows(), media_type="text/csv")
     """
 
     def __init__(
@@ -260,36 +337,92 @@ class StreamingResponse(Response):
                 media_type = f"{media_type}; charset={self.charset}"
             self.raw_headers.append((b"content-type", media_type.encode("latin-1")))
 
-    async def _chunks(self) -> typing.AsyncIterator[bytes]:
+    def _encode(self, item: Any) -> bytes:
+        if type(item) is bytes:
+            return item
+        if isinstance(item, str):
+            return item.encode(self.charset)
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            return bytes(item)
+        raise TypeError(
+            f"{type(self).__name__} chunks must be bytes or str, got {type(item).__name__} ({item!r:.60}); "
+            "encode the items before yielding them."
+        )
+
+    async def _produce(self, emit: Callable[[bytes], Awaitable[None]]) -> None:
+        """Feed each non-empty encoded chunk to ``emit``; always close the iterator afterwards."""
         content = self.content
         if isinstance(content, AsyncIterable):
-            async for chunk in content:
-                yield chunk if isinstance(chunk, bytes) else str(chunk).encode(self.charset)
+            iterator = aiter(content)
+            try:
+                async for item in iterator:
+                    chunk = self._encode(item)
+                    if chunk:
+                        await emit(chunk)
+                    # A generator that never awaits, sent through a server whose send() does not
+                    # block (as when the peer is gone), would never let the disconnect watcher run.
+                    await anyio.lowlevel.checkpoint()
+            finally:
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    with anyio.CancelScope(shield=True):
+                        await aclose()
+        elif isinstance(content, (list, tuple)):
+            for item in content:  # nothing here can block: no worker thread needed
+                chunk = self._encode(item)
+                if chunk:
+                    await emit(chunk)
         else:
-            iterator = iter(content)
-            done = object()
-            while True:
-                chunk = await anyio.to_thread.run_sync(next, iterator, done)
-                if chunk is done:
-                    break
-                yield chunk if isinstance(chunk, bytes) else str(chunk).encode(self.charset)
+            sync_iterator = iter(content)
+            try:
+                while True:
+                    item = await anyio.to_thread.run_sync(next, sync_iterator, _DONE)
+                    if item is _DONE:
+                        break
+                    chunk = self._encode(item)
+                    if chunk:
+                        await emit(chunk)
+            finally:
+                close = getattr(sync_iterator, "close", None)
+                if close is not None:
+                    with anyio.CancelScope(shield=True):
+                        await anyio.to_thread.run_sync(close)
+
+    async def _send_body(self, send: Send) -> None:
+        async def emit(chunk: bytes) -> None:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        await self._produce(emit)
+        await send({"type": "http.response.body", "body": b""})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        if scope.get("method") != "HEAD":
-            async for chunk in self._chunks():
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
+        if scope.get("method") == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await _until_disconnect(receive, functools.partial(self._send_body, _guard(send)))
         if self.background is not None:
             await self.background()
 
 
 class FileResponse(Response):
-    """A file from disk, sent in chunks, with ``ETag``/``Last-Modified`` and ``304`` revalidation.
+    """A file from disk, with validators, conditional requests and byte ranges, sent in chunks.
 
-    ``filename`` adds ``Content-Disposition: attachment`` (RFC 5987 encoded). The file is opened
-    when the response is sent, so a missing file is a 404 then rather than an error now.
+    - ``ETag`` and ``Last-Modified``; ``If-None-Match`` / ``If-Modified-Since`` get ``304``.
+    - ``Range`` (with ``If-Range``) gets ``206``: one range as is, several as
+      ``multipart/byteranges``; ``416`` when no range overlaps the file. More than 100 ranges, or
+      ranges adding up to more than the file, get the whole file instead.
+    - ``filename`` adds ``Content-Disposition: attachment`` (RFC 5987 encoded when not ASCII).
+    - Read in 64 KiB chunks off the event loop, or handed to the server with
+      ``http.response.zerocopysend`` when it offers that extension.
+
+    The file is opened when the response is sent, so a missing file is a 404 then, not an error now.
+
+    Example::
+
+        @app.get("/reports/<int:year>")
+        def report(year: int):
+            return FileResponse(f"reports/{year}.pdf", filename=f"report {year}.pdf")
     """
 
     chunk_size = 64 * 1024
@@ -309,127 +442,99 @@ class FileResponse(Response):
             media_type = mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
         super().__init__(b"", status_code, headers, media_type, background)
         if filename is not None:
-            quoted = quote(filename, safe="")
-            ascii_name = filename.encode("ascii", "replace").decode().replace('"', "").replace("\\", "")
-            disposition = f'attachment; filename="{ascii_name}"'
-            if quoted != filename:
-                disposition += f"; filename*=utf-8''{quoted}"
-            self.headers.setdefault("content-disposition", disposition)
+            self.headers.setdefault("content-disposition", content_disposition(filename))
 
     def _init_headers(self) -> None:
         StreamingResponse._init_headers(self)  # type: ignore[arg-type]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            info = await anyio.to_thread.run_sync(os.stat, self.path)
-        except OSError:
-            info = None
-        if info is None or not stat.S_ISREG(info.st_mode):
+        opened = await anyio.to_thread.run_sync(open_regular_file, self.path)
+        if opened is None:
             await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
             return
-        headers = self.headers
-        etag = '"' + hashlib.md5(f"{info.st_mtime_ns}-{info.st_size}".encode(), usedforsecurity=False).hexdigest() + '"'
-        headers.setdefault("etag", etag)
-        headers.setdefault("last-modified", email.utils.formatdate(info.st_mtime, usegmt=True))
-        headers.setdefault("accept-ranges", "bytes")
-        if _not_modified(scope, etag, info.st_mtime):
-            raw = [(k, v) for k, v in self.raw_headers if k not in (b"content-type", b"content-length")]
-            await send({"type": "http.response.start", "status": 304, "headers": raw})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        start, remaining, status = 0, info.st_size, self.status_code
-        byte_range = _requested_range(scope, etag, headers["last-modified"], info.st_size) if status == 200 else None
-        if byte_range == "unsatisfiable":
-            await Response(b"", 416, {"content-range": f"bytes */{info.st_size}"})(scope, receive, send)
-            return
-        if isinstance(byte_range, tuple):
-            start, end = byte_range
-            remaining, status = end - start + 1, 206
-            headers["content-range"] = f"bytes {start}-{end}/{info.st_size}"
-        headers["content-length"] = str(remaining)
-        await send({"type": "http.response.start", "status": status, "headers": self.raw_headers})
-        if scope.get("method") == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            async with await anyio.open_file(self.path, "rb") as file:
-                if start:
-                    await file.seek(start)
-                while remaining > 0:
-                    chunk = await file.read(min(self.chunk_size, remaining))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
-                if remaining > 0:  # the file shrank while we sent it: end the body cleanly
-                    await send({"type": "http.response.body", "body": b""})
+        file, info = opened
+        try:
+            await self._send_file(scope, receive, send, file, info)
+        finally:
+            file.close()
         if self.background is not None:
             await self.background()
 
+    async def _send_file(
+        self, scope: Scope, receive: Receive, send: Send, file: BinaryIO, info: os.stat_result
+    ) -> None:
+        # Per-send copy: the same response object may be sent more than once.
+        headers = _wrap_headers(list(self.raw_headers))
+        etag = headers.setdefault("etag", etag_for(info))
+        modified = email.utils.formatdate(info.st_mtime, usegmt=True)
+        last_modified = headers.setdefault("last-modified", modified)
+        headers.setdefault("accept-ranges", "bytes")
+        size, status = info.st_size, self.status_code
+        ranges = None
+        if status == 200:  # a custom status (say, a 404 page) is never revalidated nor sliced
+            if not_modified(scope, etag, info.st_mtime):
+                raw = [(k, v) for k, v in headers.raw if k not in (b"content-type", b"content-length")]
+                await send({"type": "http.response.start", "status": 304, "headers": raw})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            ranges = requested_ranges(scope, etag, last_modified, size)
+            if ranges == UNSATISFIABLE:
+                await Response(b"", 416, {"content-range": f"bytes */{size}"})(scope, receive, send)
+                return
+        # (head, offset, count) for each stretch of the file, then what closes the body.
+        parts: list[tuple[bytes, int, int]] = [(b"", 0, size)]
+        tail = b""
+        if isinstance(ranges, list):
+            status = 206
+            if len(ranges) == 1:
+                start, end = ranges[0]
+                parts = [(b"", start, end - start + 1)]
+                headers["content-range"] = f"bytes {start}-{end}/{size}"
+            else:
+                boundary = secrets.token_hex(16)
+                part_type = headers.get("content-type") or "application/octet-stream"
+                heads, tail = multipart_frames(ranges, size, part_type.encode("latin-1"), boundary)
+                parts = [(head, start, end - start + 1) for head, (start, end) in zip(heads, ranges)]
+                headers["content-type"] = f"multipart/byteranges; boundary={boundary}"
+        headers["content-length"] = str(sum(len(head) + count for head, _, count in parts) + len(tail))
+        await send({"type": "http.response.start", "status": status, "headers": headers.raw})
+        if scope.get("method") == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+            return
+        zerocopy = "http.response.zerocopysend" in (scope.get("extensions") or {})
+        send_parts = functools.partial(self._send_parts, _guard(send), file, parts, tail, zerocopy)
+        await _until_disconnect(receive, send_parts)
 
-def _request_headers(scope: Scope, *names: bytes) -> list[str | None]:
-    """The first value of each named request header (lower-case bytes), or None."""
-    found: list[str | None] = [None] * len(names)
-    for key, value in scope.get("headers", ()):
-        if key in names:
-            index = names.index(key)
-            if found[index] is None:
-                found[index] = value.decode("latin-1")
-    return found
-
-
-def _requested_range(scope: Scope, etag: str, last_modified: str, size: int) -> tuple[int, int] | str | None:
-    """The one byte range asked for, ``"unsatisfiable"``, or None to send the whole file.
-
-    Several ranges, a malformed header or a stale ``If-Range`` all get the whole file, which is
-    always a correct answer to a range request.
-    """
-    if scope.get("method") not in ("GET", "HEAD"):
-        return None
-    range_header, if_range = _request_headers(scope, b"range", b"if-range")
-    if if_range is not None:
-        if_range = if_range.strip()
-    if range_header is None or (if_range is not None and if_range not in (etag, last_modified)):
-        return None
-    unit, _, spec = range_header.partition("=")
-    if unit.strip().lower() != "bytes" or "," in spec:
-        return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (last and not last.isdigit()):
-        return None
-    if not first:  # suffix range: the last N bytes
-        length = int(last)
-        if length == 0 or size == 0:
-            return "unsatisfiable"
-        return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if last and int(last) < start:
-        return None
-    if start >= size:
-        return "unsatisfiable"
-    return start, end
-
-
-def _not_modified(scope: Scope, etag: str, mtime: float) -> bool:
-    if scope.get("method") not in ("GET", "HEAD"):
-        return False
-    if_none_match, if_modified_since = _request_headers(scope, b"if-none-match", b"if-modified-since")
-    if if_none_match is not None:
-        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-        return "*" in tags or etag in tags
-    if if_modified_since is not None:
-        try:
-            since = email.utils.parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
-        return int(mtime) <= since.timestamp()
-    return False
+    async def _send_parts(
+        self, send: Send, file: BinaryIO, parts: list[tuple[bytes, int, int]], tail: bytes, zerocopy: bool
+    ) -> None:
+        for head, offset, count in parts:
+            if head:
+                await send({"type": "http.response.body", "body": head, "more_body": True})
+            if zerocopy:
+                if count:
+                    # The server copies straight from the descriptor; closing it stays our job.
+                    zerocopy_message = {"type": "http.response.zerocopysend", "file": file, "offset": offset}
+                    zerocopy_message.update(count=count, more_body=True)
+                    await send(zerocopy_message)
+                continue
+            while count > 0:
+                chunk = await anyio.to_thread.run_sync(read_at, file, offset, min(self.chunk_size, count))
+                if not chunk:  # the file shrank while we sent it: end the body rather than hang
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                offset += len(chunk)
+                count -= len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 
 class ServerSentEvent(msgspec.Struct, omit_defaults=True):
-    """One server-sent event; yield these (or plain strings/dicts) from an EventSourceResponse."""
+    """One server-sent event; yield these (or plain strings/dicts) from an EventSourceResponse.
+
+    ``data`` that is not a ``str`` is sent as JSON; a multi-line string becomes several ``data:``
+    lines, which the browser joins back with newlines. ``retry`` is the reconnection delay in ms.
+    """
 
     data: Any = None
     event: str | None = None
@@ -439,6 +544,8 @@ class ServerSentEvent(msgspec.Struct, omit_defaults=True):
     def encode(self) -> bytes:
         lines: list[str] = []
         if self.id is not None:
+            if "\0" in self.id:
+                raise ValueError(f"SSE ids cannot contain NUL (browsers ignore such ids): {self.id!r}")
             lines.append(f"id: {_sse_field(self.id)}")
         if self.event is not None:
             lines.append(f"event: {_sse_field(self.event)}")
@@ -446,8 +553,14 @@ class ServerSentEvent(msgspec.Struct, omit_defaults=True):
             lines.append(f"retry: {int(self.retry)}")
         if self.data is not None:
             text = self.data if isinstance(self.data, str) else json_encoder.encode(self.data).decode()
-            lines.extend(f"data: {line}" for line in text.splitlines() or [""])
+            # Only CR, LF and CRLF end a line in an event stream; str.splitlines() would also split
+            # on U+2028 and friends (changing the data) and drop a trailing newline.
+            lines.extend(f"data: {line}" for line in _SSE_LINES.split(text))
         return ("\n".join(lines) + "\n\n").encode()
+
+
+_SSE_LINES = re.compile(r"\r\n|\r|\n")
+_PING = b": ping\n\n"
 
 
 def _sse_field(value: str) -> str:
@@ -457,7 +570,11 @@ def _sse_field(value: str) -> str:
 
 
 class EventSourceResponse(StreamingResponse):
-    """Server-sent events from an async iterable of ``ServerSentEvent``, ``str`` or JSON data.
+    """Server-sent events from a (sync or async) iterable of ``ServerSentEvent``, ``str`` or JSON data.
+
+    While no event has been sent for ``ping_interval`` seconds a ``: ping`` comment is, so proxies
+    and browsers do not time the connection out (``None`` turns that off). The stream stops, and
+    the iterator is closed, when the client disconnects.
 
     Example::
 
@@ -475,25 +592,66 @@ class EventSourceResponse(StreamingResponse):
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         background: BackgroundTasks | None = None,
+        *,
+        ping_interval: float | None = 15.0,
     ) -> None:
-        super().__init__(self._events(content), status_code, headers, None, background)
+        if ping_interval is not None and not ping_interval > 0:
+            raise ValueError(
+                f"ping_interval must be a positive number of seconds, got {ping_interval!r}; "
+                "pass None to send no keep-alive comments."
+            )
+        super().__init__(content, status_code, headers, None, background)
+        self.ping_interval = ping_interval
         self.headers.setdefault("cache-control", "no-store")
         self.headers.setdefault("x-accel-buffering", "no")
 
-    @staticmethod
-    async def _events(content: ContentStream) -> typing.AsyncIterator[bytes]:
-        if isinstance(content, AsyncIterable):
-            async for item in content:
-                yield _encode_event(item)
-        else:
-            for item in content:
-                yield _encode_event(item)
+    def _encode(self, item: Any) -> bytes:
+        return item.encode() if isinstance(item, ServerSentEvent) else ServerSentEvent(data=item).encode()
 
+    async def _send_body(self, send: Send) -> None:
+        interval = self.ping_interval
+        if interval is None:
+            await super()._send_body(send)
+            return
+        # Events and pings share the connection: a lock keeps their messages whole and in order.
+        lock = anyio.Lock()
+        last_sent = anyio.current_time()
 
-def _encode_event(item: Any) -> bytes:
-    if isinstance(item, ServerSentEvent):
-        return item.encode()
-    return ServerSentEvent(data=item).encode()
+        async def emit(chunk: bytes) -> None:
+            nonlocal last_sent
+            async with lock:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                last_sent = anyio.current_time()
+
+        client_gone = False
+
+        async def keep_alive(cancel_scope: anyio.CancelScope) -> None:
+            nonlocal last_sent, client_gone
+            try:
+                while True:
+                    await anyio.sleep(max(last_sent + interval - anyio.current_time(), 0))
+                    async with lock:
+                        if anyio.current_time() - last_sent >= interval:
+                            await send({"type": "http.response.body", "body": _PING, "more_body": True})
+                            last_sent = anyio.current_time()
+            except _ClientGone:  # reported by the host task, unwrapped, once the group is done
+                client_gone = True
+                cancel_scope.cancel()
+
+        error: Exception | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(keep_alive, group.cancel_scope)
+            try:
+                await self._produce(emit)
+            except Exception as exc:
+                error = exc
+            async with lock:  # never cut a ping off halfway
+                group.cancel_scope.cancel()
+        if error is not None:
+            raise error
+        if client_gone:
+            raise _ClientGone()
+        await send({"type": "http.response.body", "body": b""})
 
 
 # --- return value conversion -------------------------------------------------------------------

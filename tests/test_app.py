@@ -881,3 +881,46 @@ def test_app_is_an_asgi3_callable_for_http() -> None:
     assert sent[0]["status"] == 200
     body = b"".join(message.get("body", b"") for message in sent[1:])
     assert json.loads(body) == {"hello": "world"}
+
+
+def test_client_disconnect_while_sending_still_tears_down_yield_dependencies() -> None:
+    import anyio
+
+    from covet import Covet, Depends, Response
+    from covet.exceptions import ClientDisconnect
+
+    closed: list[str] = []
+    app = Covet()
+
+    class GoneClientResponse(Response):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            raise ClientDisconnect()
+
+    async def resource():
+        try:
+            yield "r"
+        finally:
+            closed.append("closed")
+
+    @app.get("/report")
+    async def report(r: str = Depends(resource)) -> Response:
+        return GoneClientResponse(b"...")
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        raise AssertionError("nothing is sent to a client that left")
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/report", "raw_path": b"/report", "root_path": "",
+        "query_string": b"", "headers": [(b"host", b"t")], "client": ("1.2.3.4", 5), "server": ("t", 80),
+    }
+
+    async def main() -> None:
+        await app(scope, receive, send)
+        # Checked before the event loop shuts down (which would finalize a forgotten generator).
+        assert closed == ["closed"]
+
+    anyio.run(main)

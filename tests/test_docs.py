@@ -118,6 +118,8 @@ def test_docs_exist() -> None:
         "cli.md",
         "configuration.md",
         "openapi.md",
+        "files.md",
+        "streaming.md",
     }
     assert expected <= pages, f"missing docs pages: {sorted(expected - pages)}"
 

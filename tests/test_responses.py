@@ -7,16 +7,19 @@ import email.utils
 import gc
 import os
 import threading
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 
 from covet import (
+    BackgroundTasks,
     Covet,
     EventSourceResponse,
     FileResponse,
@@ -172,6 +175,213 @@ def test_streaming_response_to_head_sends_no_body() -> None:
     assert consumed == []
 
 
+class Wire:
+    """A fake server connection for calling a response directly: records what the app sends.
+
+    ``disconnect_after`` body chunks, the client "goes away" (``receive`` then returns
+    ``http.disconnect``); ``send_error_after`` chunks, ``send`` raises OSError as ASGI 2.4 servers do.
+    """
+
+    def __init__(self, disconnect_after: int | None = None, send_error_after: int | None = None) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.disconnect_after = disconnect_after
+        self.send_error_after = send_error_after
+        self.gone = anyio.Event()
+        self.request_sent = False
+
+    @property
+    def chunks(self) -> list[bytes]:
+        return [m["body"] for m in self.messages if m["type"] == "http.response.body" and m["body"]]
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.request_sent:
+            self.request_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.send_error_after is not None and len(self.chunks) >= self.send_error_after:
+            raise OSError("connection reset by peer")
+        self.messages.append(message)
+        if self.disconnect_after is not None and len(self.chunks) >= self.disconnect_after:
+            self.gone.set()
+
+
+def http_scope(method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": method,
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers or [],
+        "extensions": {},
+    }
+
+
+def run_response(response: Any, wire: Wire, scope: dict[str, Any] | None = None) -> None:
+    async def main() -> None:
+        with anyio.fail_after(30):  # a guard against a hang, not a timing assertion
+            await response(scope or http_scope(), wire.receive, wire.send)
+
+    anyio.run(main)
+
+
+def test_streaming_producer_never_runs_ahead_of_a_slow_client() -> None:
+    # 100 MiB in 64 KiB chunks to a client that takes its time over each one: the generator must
+    # never be more than one chunk ahead of what was sent, and memory must stay flat.
+    chunk_size, count = 64 * 1024, 1600
+    produced = 0
+    sent = 0
+    lead: list[int] = []
+
+    async def produce() -> AsyncIterator[bytes]:
+        nonlocal produced
+        for _ in range(count):
+            produced += 1
+            lead.append(produced - sent)
+            yield bytes(chunk_size)
+
+    async def slow_send(message: dict[str, Any]) -> None:
+        nonlocal sent
+        for _ in range(3):
+            await anyio.sleep(0)  # a slow reader: the server's write waits
+        if message.get("body"):
+            sent += 1
+
+    growth = 0
+
+    async def main() -> None:
+        nonlocal growth
+        wire = Wire()
+        response = StreamingResponse(produce())
+        # Measured inside the running loop, so the event loop's own start-up is not counted.
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        await response(http_scope(), wire.receive, slow_send)
+        growth = tracemalloc.get_traced_memory()[1] - before
+
+    tracemalloc.start()
+    try:
+        anyio.run(main)
+    finally:
+        tracemalloc.stop()
+    assert sent == count
+    assert max(lead) <= 1
+    assert growth < 1024 * 1024, f"memory grew by {growth} bytes while streaming 100 MiB"
+
+
+def test_streaming_sync_producer_never_runs_ahead_of_the_client() -> None:
+    produced = 0
+    sent = 0
+    lead: list[int] = []
+
+    def produce() -> Iterator[bytes]:
+        nonlocal produced
+        for _ in range(200):
+            produced += 1
+            lead.append(produced - sent)
+            yield b"x" * 1024
+
+    async def slow_send(message: dict[str, Any]) -> None:
+        nonlocal sent
+        await anyio.sleep(0)
+        if message.get("body"):
+            sent += 1
+
+    async def main() -> None:
+        await StreamingResponse(produce())(http_scope(), Wire().receive, slow_send)
+
+    anyio.run(main)
+    assert sent == 200
+    assert max(lead) <= 1
+
+
+def test_streaming_disconnect_stops_and_closes_async_generator() -> None:
+    closed = []
+
+    async def forever() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"tick"
+        finally:
+            closed.append(True)
+
+    wire = Wire(disconnect_after=3)
+    run_response(StreamingResponse(forever()), wire)
+    assert closed == [True]
+    assert 3 <= len(wire.chunks) <= 4
+
+
+def test_streaming_disconnect_stops_and_closes_sync_generator() -> None:
+    closed = []
+
+    def forever() -> Iterator[bytes]:
+        try:
+            while True:
+                yield b"tick"
+        finally:
+            closed.append(threading.get_ident())
+
+    wire = Wire(disconnect_after=3)
+    run_response(StreamingResponse(forever()), wire)
+    assert len(closed) == 1
+    assert closed[0] != threading.get_ident()  # closed in a worker thread, like its iteration
+    assert 3 <= len(wire.chunks) <= 4
+
+
+def test_streaming_send_oserror_from_vanished_client_stops_iteration() -> None:
+    closed = []
+    ran = []
+
+    async def forever() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"tick"
+        finally:
+            closed.append(True)
+
+    tasks = BackgroundTasks()
+    tasks.add_task(lambda: ran.append(True))
+    wire = Wire(send_error_after=2)
+    run_response(StreamingResponse(forever(), background=tasks), wire)  # returns: no exception
+    assert closed == [True]
+    assert len(wire.chunks) == 2
+    assert ran == [True]  # clean-up work still runs when the client left
+
+
+def test_streaming_generator_error_is_raised_unwrapped() -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"partial"
+        raise LookupError("row 7 is missing")
+
+    with pytest.raises(LookupError, match="row 7"):
+        serve(lambda: StreamingResponse(broken())).get("/")
+
+
+def test_streaming_rejects_non_text_chunks_with_a_hint() -> None:
+    with pytest.raises(TypeError, match="bytes or str, got int"):
+        serve(lambda: StreamingResponse([b"a", 42])).get("/")
+
+
+def test_streaming_accepts_bytes_like_chunks() -> None:
+    response = serve(lambda: StreamingResponse([bytearray(b"ab"), memoryview(b"cd")])).get("/")
+    assert response.content == b"abcd"
+
+
+def test_streaming_unread_request_body_does_not_confuse_disconnect_watch() -> None:
+    app = Covet()
+
+    @app.post("/")
+    async def endpoint() -> StreamingResponse:
+        return StreamingResponse(iter([b"one", b"two"]))
+
+    response = TestClient(app).post("/", content=b"x" * 100_000)
+    assert response.content == b"onetwo"
+
+
 # --- files ------------------------------------------------------------------------------------------
 
 
@@ -282,9 +492,11 @@ def test_file_response_content_disposition_ascii(data_file: Path) -> None:
 def test_file_response_content_disposition_non_ascii_filename(data_file: Path) -> None:
     response = serve(lambda: FileResponse(data_file, filename="résumé 2024.pdf")).get("/")
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith("attachment; ")
-    assert "filename*=utf-8''r%C3%A9sum%C3%A9%202024.pdf" in disposition
-    disposition.encode("ascii")  # the fallback filename= part is plain ASCII
+    # An ASCII fallback (accents dropped, not replaced by '?') for old clients, RFC 5987 for the rest.
+    assert disposition == (
+        "attachment; filename=\"resume 2024.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202024.pdf"
+    )
+    disposition.encode("ascii")
     assert response.headers["content-type"] == "application/pdf"
 
 
@@ -330,6 +542,95 @@ def test_sse_event_and_id_newline_injection_is_refused(field: str) -> None:
     event = ServerSentEvent(data="x", **{field: "a\ndata: injected"})
     with pytest.raises(ValueError, match="newline"):
         event.encode()
+
+
+def test_event_source_pings_while_no_event_is_ready() -> None:
+    pinged = anyio.Event()
+    chunks: list[bytes] = []
+
+    async def events() -> AsyncIterator[Any]:
+        yield "first"
+        await pinged.wait()  # the next event is only ready once a keep-alive went out
+        yield "second"
+
+    async def send(message: dict[str, Any]) -> None:
+        if message.get("body"):
+            chunks.append(message["body"])
+            if message["body"] == b": ping\n\n":
+                pinged.set()
+
+    async def main() -> None:
+        with anyio.fail_after(30):
+            await EventSourceResponse(events(), ping_interval=0.01)(http_scope(), Wire().receive, send)
+
+    anyio.run(main)
+    assert chunks[0] == b"data: first\n\n"
+    assert chunks[-1] == b"data: second\n\n"
+    middle = chunks[1:-1]
+    assert middle and set(middle) == {b": ping\n\n"}
+
+
+def test_event_source_disconnect_stops_and_closes_the_generator() -> None:
+    closed = []
+
+    async def forever() -> AsyncIterator[Any]:
+        n = 0
+        try:
+            while True:
+                n += 1
+                yield ServerSentEvent(data={"n": n}, id=str(n))
+        finally:
+            closed.append(True)
+
+    wire = Wire(disconnect_after=2)
+    run_response(EventSourceResponse(forever()), wire)
+    assert closed == [True]
+    assert wire.chunks[:2] == [b'id: 1\ndata: {"n":1}\n\n', b'id: 2\ndata: {"n":2}\n\n']
+    assert len(wire.chunks) <= 3
+
+
+def test_event_source_ping_to_vanished_client_ends_the_stream() -> None:
+    closed = []
+
+    async def idle() -> AsyncIterator[Any]:
+        try:
+            yield "hello"
+            await anyio.sleep_forever()
+            yield "never"
+        finally:
+            closed.append(True)
+
+    wire = Wire(send_error_after=1)  # the first ping finds the connection reset
+    run_response(EventSourceResponse(idle(), ping_interval=0.01), wire)
+    assert closed == [True]
+    assert wire.chunks == [b"data: hello\n\n"]
+
+
+def test_event_source_without_pings_still_streams() -> None:
+    response = serve(lambda: EventSourceResponse(iter(["a", "b"]), ping_interval=None)).get("/")
+    assert response.text == "data: a\n\ndata: b\n\n"
+    assert response.headers["x-accel-buffering"] == "no"
+
+
+@pytest.mark.parametrize("interval", [0, -1.5])
+def test_event_source_refuses_non_positive_ping_interval(interval: float) -> None:
+    with pytest.raises(ValueError, match="ping_interval"):
+        EventSourceResponse(iter(["a"]), ping_interval=interval)
+
+
+def test_sse_data_unicode_line_separators_are_kept() -> None:
+    # Only CR/LF end an event-stream line; U+2028, U+0085 and form feeds are data.
+    event = ServerSentEvent(data="a\u2028b\x85c\x0cd")
+    assert event.encode() == "data: a\u2028b\x85c\x0cd\n\n".encode()
+
+
+def test_sse_data_line_breaks_round_trip() -> None:
+    assert ServerSentEvent(data="a\r\nb\rc\n").encode() == b"data: a\ndata: b\ndata: c\ndata: \n\n"
+
+
+def test_sse_id_nul_is_refused() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        ServerSentEvent(data="x", id="1\x002").encode()
 
 
 # --- cookies ----------------------------------------------------------------------------------------
@@ -660,3 +961,33 @@ def test_response_model_applies_to_tuple_bodies() -> None:
 def test_response_returned_despite_model_is_sent_as_is() -> None:
     client = serve(lambda: PlainTextResponse("raw"), response_model=PublicUser)
     assert client.get("/").text == "raw"
+
+
+# --- messages ---------------------------------------------------------------------------------------
+
+
+def test_streamed_messages_are_fresh_dicts_a_middleware_may_change() -> None:
+    # Middleware (compression, for one) rewrites message["body"] in place; a message dict shared
+    # between responses would carry one response's rewrite into the next.
+    class Rewriter:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            async def rewrite(message: dict[str, Any]) -> None:
+                await send(message)
+                if message["type"] == "http.response.body":
+                    message["body"] = b"CORRUPTED"
+
+            await self.app(scope, receive, rewrite)
+
+    app = Covet()
+    app.add_middleware(Rewriter)
+
+    @app.get("/")
+    async def endpoint() -> StreamingResponse:
+        return StreamingResponse([b"a", b"b"])
+
+    client = TestClient(app)
+    assert client.get("/").content == b"ab"
+    assert client.get("/").content == b"ab"
