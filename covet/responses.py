@@ -65,12 +65,20 @@ def _wrap_headers(raw: list[tuple[bytes, bytes]]) -> MutableHeaders:
     return headers
 
 
-@functools.lru_cache(maxsize=256)
+_CONTENT_TYPES: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+
 def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
     # Cached: the same few media types are encoded for every response.
-    if media_type.startswith("text/") and "charset=" not in media_type:
-        media_type = f"{media_type}; charset={charset}"
-    return (b"content-type", media_type.encode("latin-1"))
+    header = _CONTENT_TYPES.get((media_type, charset))
+    if header is None:
+        text = media_type
+        if text.startswith("text/") and "charset=" not in text:
+            text = f"{text}; charset={charset}"
+        header = (b"content-type", text.encode("latin-1"))
+        if len(_CONTENT_TYPES) < 256:
+            _CONTENT_TYPES[(media_type, charset)] = header
+    return header
 
 
 class Response:
@@ -105,6 +113,11 @@ class Response:
         self._init_headers()
 
     def render(self, content: Any) -> bytes:
+        kind = type(content)
+        if kind is bytes:
+            return content  # type: ignore[no-any-return]
+        if kind is str:
+            return content.encode(self.charset)  # type: ignore[no-any-return]
         if content is None:
             return b""
         if isinstance(content, (bytes, bytearray, memoryview)):
@@ -118,11 +131,19 @@ class Response:
 
     def _init_headers(self) -> None:
         raw = self.raw_headers
-        names = {name for name, _ in raw} if raw else ()
         status = self.status_code
-        if b"content-length" not in names and status >= 200 and status != 204 and status != 304:
-            raw.append((b"content-length", str(len(self.body)).encode()))
+        has_body = status >= 200 and status != 204 and status != 304
         media_type = self.media_type
+        if not raw:
+            # No headers given: nothing to check for, the usual case.
+            if has_body:
+                raw.append((b"content-length", str(len(self.body)).encode()))
+            if media_type is not None:
+                raw.append(_content_type_header(media_type, self.charset))
+            return
+        names = {name for name, _ in raw}
+        if b"content-length" not in names and has_body:
+            raw.append((b"content-length", str(len(self.body)).encode()))
         if media_type is not None and b"content-type" not in names:
             raw.append(_content_type_header(media_type, self.charset))
 
