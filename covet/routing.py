@@ -130,6 +130,7 @@ class Route:
         "include_in_schema",
         "is_static",
         "hooked",
+        "direct",
         "body_limits",
     )
 
@@ -171,6 +172,8 @@ class Route:
         # Whether any scaffold in the chain has before/after_request hooks; settled by the app
         # when it starts serving (hooks may be added until then).
         self.hooked = True
+        # Whether the app may run the handler inline (async, no hooks, no dependency context).
+        self.direct = False
         self.plan: EndpointPlan = build_plan(
             endpoint, path=path, path_convertors=self.convertors, options=self.options
         )
