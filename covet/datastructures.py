@@ -76,9 +76,12 @@ class MultiDict(Mapping[str, _V]):
     __slots__ = ("_items", "_dict")
 
     def __init__(self, items: Iterable[tuple[str, _V]] | Mapping[str, _V] = ()) -> None:
-        if isinstance(items, Mapping):
-            items = list(items.items())
-        self._items: list[tuple[str, _V]] = list(items)
+        if type(items) is list:
+            # Checked by exact type first: the Mapping ABC check costs more than the rest.
+            items = items.copy()
+        else:
+            items = list(items.items()) if isinstance(items, Mapping) else list(items)
+        self._items: list[tuple[str, _V]] = items
         first: dict[str, _V] = dict(self._items)
         if len(first) != len(self._items):
             # A repeated key: the first value wins, as in Flask (dict() kept the last).
