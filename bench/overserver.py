@@ -32,7 +32,7 @@ from scenarios import CHECKS, SCENARIOS, Answer, Scenario, last_decoy_check, pro
 __all__ = ["SERVERS", "ServerRun", "load_tool_problems", "run_servers", "server_label", "server_problems", "server_report"]
 
 BENCH = Path(__file__).resolve().parent
-SERVERS = ("uvicorn", "hypercorn")
+SERVERS = ("uvicorn", "hypercorn", "granian")
 COVET_PURE = "covet-pure"
 STARTUP_TIMEOUT = 120.0  # seconds; an app with 10,000 decoys can take a while to build
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -85,6 +85,12 @@ def server_command(server: str, module: str, port: int) -> list[str]:
             sys.executable, "-m", "hypercorn", f"{module}:app",
             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning",
         ]  # fmt: skip
+    if server == "granian":
+        return [
+            sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--no-access-log", "--log-level", "warning", "--working-dir", str(BENCH),
+            f"{module}:app",
+        ]  # fmt: skip
     raise ValueError(f"unknown server {server!r}; choose from {SERVERS}")
 
 
@@ -92,6 +98,8 @@ def server_label(server: str) -> str:
     """How the report names the server's configuration."""
     if server == "uvicorn":
         return f"uvicorn (httptools, {'uvloop' if _uvloop_available() else 'asyncio'} loop, 1 worker)"
+    if server == "granian":
+        return "granian (ASGI interface, auto loop, 1 worker)"
     return "hypercorn (asyncio worker, 1 worker)"
 
 

@@ -157,7 +157,7 @@ def sweep_report(rows: Sequence[Row], counts: Sequence[int]) -> str:
     for row in rows:
         if row.name not in names:
             names.append(row.name)
-    header = ["framework", *(f"{n:,} decoys µs" for n in counts), *(f"{n // base}x decoys" for n in counts[1:])]
+    header = ["framework", *(f"{n:,} decoys µs" for n in counts), *(f"{n:,}/{base:,}" for n in counts[1:])]
     lines: list[list[str]] = []
     verdicts: list[str] = []
     for name in names:

@@ -328,8 +328,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--server",
         action="append",
-        choices=("uvicorn", "hypercorn"),
-        help="server for the over-server run; repeat for both (default both)",
+        choices=("uvicorn", "hypercorn", "granian"),
+        help="server for the over-server run; repeat for more (default uvicorn and hypercorn)",
     )
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk load per cell (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of unrecorded load first (default 1)")

@@ -16,6 +16,7 @@ from typing import Any
 
 from blacksheep import Application, FromJSON, Request, Response, json, text
 from blacksheep.exceptions import BadRequestFormat
+from blacksheep.server.routing import Router
 from pydantic import BaseModel, Field, ValidationError
 
 from apps._shared import DECOY_BODY, MESSAGE, dynamic_decoy_prefixes, static_decoy_paths
@@ -29,7 +30,9 @@ class Item(BaseModel):
     tags: list[str]
 
 
-app = Application(show_error_details=False)
+# A router of its own: the default one is shared by every Application in the process, and the
+# decoy sweep builds this app three times in one process.
+app = Application(show_error_details=False, router=Router())
 # BlackSheep logs every 4xx at INFO level; the bench sends thousands of them in its checks.
 app.logger.setLevel(logging.WARNING)
 
