@@ -41,7 +41,7 @@ DEFAULT_SCENARIOS = ("plaintext", "json", "params", "post_items", "query")
 SWEEP = (100, 1_000, 10_000)
 PACKAGES = (
     "covet", "msgspec", "starlette", "fastapi", "pydantic", "blacksheep", "falcon", "litestar",
-    "uvicorn", "httptools", "uvloop", "hypercorn", "Cython",
+    "uvicorn", "httptools", "uvloop", "hypercorn", "granian", "Cython",
 )  # fmt: skip
 
 

@@ -118,6 +118,7 @@ def test_docs_exist() -> None:
         "cli.md",
         "configuration.md",
         "openapi.md",
+        "deployment.md",
     }
     assert expected <= pages, f"missing docs pages: {sorted(expected - pages)}"
 
