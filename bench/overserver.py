@@ -29,7 +29,16 @@ from apps import FRAMEWORKS
 from report import FLOOR, table
 from scenarios import CHECKS, SCENARIOS, Answer, Scenario, last_decoy_check, problems
 
-__all__ = ["SERVERS", "ServerRun", "load_tool_problems", "run_servers", "server_label", "server_problems", "server_report"]
+__all__ = [
+    "SERVERS",
+    "ServerRun",
+    "load_tool_problems",
+    "run_servers",
+    "server_label",
+    "server_problems",
+    "server_report",
+    "server_targets",
+]
 
 BENCH = Path(__file__).resolve().parent
 SERVERS = ("uvicorn", "hypercorn", "granian")
@@ -306,6 +315,32 @@ def server_report(runs: Sequence[ServerRun], scenario_names: Sequence[str], labe
             "",
         ]
     return "\n".join(out).rstrip()
+
+
+# The performance issue's over-server target: covet at least this share of raw's requests/s.
+SERVER_TARGET = 0.9
+
+
+def server_targets(runs: Sequence[ServerRun], scenario_names: Sequence[str]) -> list[str]:
+    """covet's requests/s as a share of raw's on plaintext and JSON under uvicorn, against 0.9x."""
+    lines = []
+    floor = next((r for r in runs if r.server == "uvicorn" and r.framework == FLOOR), None)
+    for run in runs:
+        if run.server != "uvicorn" or not run.framework.startswith("covet") or floor is None:
+            continue
+        for name in ("plaintext", "json"):
+            if name not in scenario_names:
+                continue
+            rps, base = run.rps.get(name), floor.rps.get(name)
+            if rps is None or not base:
+                lines.append(f"- {run.framework} {name} under uvicorn: n/a")
+                continue
+            verdict = "meets" if rps / base >= SERVER_TARGET else "misses"
+            lines.append(
+                f"- {run.framework} {name} under uvicorn: {rps / base:.2f}x of raw, {verdict} the target of "
+                f"at least {SERVER_TARGET:.1f}x"
+            )
+    return ["", "targets:", *lines] if lines else []
 
 
 def server_problems(runs: Sequence[ServerRun]) -> list[str]:

@@ -25,6 +25,7 @@ __all__ = [
     "spread_line",
     "sweep_report",
     "table",
+    "targets_report",
 ]
 
 FLOOR = "raw"
@@ -32,6 +33,9 @@ FLOOR = "raw"
 DEPS_TARGET = 1.5
 # The routing issue's target: params with 1,000 or 10,000 decoys within this of 100 decoys.
 SWEEP_TARGET = 1.2
+# The performance issue's in-process targets: covet's geo-mean ratio to raw, compiled and pure.
+COMPILED_TARGET = 2.0
+PURE_TARGET = 3.0
 
 
 @dataclass
@@ -119,9 +123,35 @@ def inprocess_report(rows: Sequence[Row], scenarios: Sequence[str], repeat: int)
         "",
         table(header, ratio_rows),
     ]
+    out += targets_report(live, scenarios)
     if {"deps0", "deps3"} <= set(scenarios):
         out += deps_report(live)
     return "\n".join(out)
+
+
+def targets_report(rows: Sequence[Row], scenarios: Sequence[str]) -> list[str]:
+    """One line per covet row: its geo-mean against its target, and the peers faster than it."""
+    peers = [row for row in rows if row.error is None and not row.name.startswith(("covet", FLOOR))]
+    lines: list[str] = []
+    for row in rows:
+        if not row.name.startswith("covet") or row.error is not None:
+            continue
+        ratios = [row.ratio(s) for s in scenarios]
+        target = COMPILED_TARGET if row.compiled and row.name == "covet" else PURE_TARGET
+        if all(r is not None for r in ratios):
+            geo = geo_mean([r for r in ratios if r is not None])
+            verdict = "meets" if geo <= target else "misses"
+            line = f"- {row.name}: geo-mean {geo:.2f}x of raw, {verdict} the target of at most {target:.1f}x"
+        else:
+            line = f"- {row.name}: geo-mean n/a (a scenario is WRONG)"
+        faster = []
+        for scenario, mine in zip(scenarios, ratios, strict=True):
+            ahead = [p.name for p in peers if mine is not None and (r := p.ratio(scenario)) is not None and r < mine]
+            if ahead:
+                faster.append(f"{scenario} ({', '.join(ahead)})")
+        line += "; faster peers: " + ("; ".join(faster) if faster else "none") + " (by ratio to raw)"
+        lines.append(line)
+    return ["", "targets:", *lines] if lines else []
 
 
 def deps_report(rows: Sequence[Row]) -> list[str]:

@@ -195,7 +195,9 @@ def run_inprocess(args: argparse.Namespace, scenarios: Sequence[str]) -> tuple[s
             rows.append(row)
     lines = [inprocess_report(rows, scenarios, args.repeat), ""]
     if harness:
-        lines.append(f"harness cost, included in every number: {min(harness):.2f}-{max(harness):.2f} µs per request")
+        low, high = f"{min(harness):.2f}", f"{max(harness):.2f}"
+        cost = low if low == high else f"{low}-{high}"
+        lines.append(f"harness cost, included in every number: {cost} µs per request")
     spread = spread_line(rows)
     lines += [spread] if spread else []
     lines += notes
@@ -255,10 +257,12 @@ def run_server(args: argparse.Namespace, scenarios: Sequence[str]) -> tuple[str,
                 run.framework = "covet (not compiled)"
     labels = {server: overserver.server_label(server) for server in args.server}
     lines = [
-        f"wrk -t1 -c{args.connections} -d{args.duration}s --latency after a {args.warmup} s warm-up; server "
-        f"pinned to CPU {args.server_cpu}, wrk to CPU {args.load_cpu}",
+        f"wrk -t1 -c{args.connections} -d{args.duration}s --latency"
+        + (f" after a {args.warmup} s warm-up" if args.warmup > 0 else ", no warm-up")
+        + f"; server pinned to CPU {args.server_cpu}, wrk to CPU {args.load_cpu}",
         "",
         overserver.server_report(runs, scenarios, labels),
+        *overserver.server_targets(runs, scenarios),
     ]
     issues = overserver.server_problems(runs)
     if issues:
