@@ -53,7 +53,7 @@ def load_target(target: str) -> tuple[Any, str]:
     """Import ``target`` and return ``(app, import_string)``; the string is what hypercorn loads."""
     module_name, attr = _split_target(target)
     path = Path(module_name)
-    if module_name.endswith(".py") or os.sep in module_name or "/" in module_name:
+    if _is_file(module_name):
         if not path.is_file():
             raise TargetError(f"No such file: {module_name!r}. Give a path to a .py file or a module name like 'pkg.app:app'.")
         if path.suffix != ".py":
@@ -102,20 +102,20 @@ def _require_covet(app: Any, target: str) -> Any:
     return app
 
 
+def _is_file(module_name: str) -> bool:
+    return module_name.endswith(".py") or os.sep in module_name or "/" in module_name
+
+
 def _absolute_target(target: str) -> str:
     """``target`` with a file path made absolute, so worker processes find the same file."""
     module_name, attr = _split_target(target)
-    if module_name.endswith(".py") or os.sep in module_name or "/" in module_name:
-        return f"{Path(module_name).resolve()}:{attr}"
-    return f"{module_name}:{attr}"
+    return f"{Path(module_name).resolve() if _is_file(module_name) else module_name}:{attr}"
 
 
 def _watch_directory(target: str) -> str:
     """Where the reloader watches: the directory of a file target, else the working directory."""
     module_name, _ = _split_target(target)
-    if module_name.endswith(".py") or os.sep in module_name or "/" in module_name:
-        return str(Path(module_name).resolve().parent)
-    return os.getcwd()
+    return str(Path(module_name).resolve().parent) if _is_file(module_name) else os.getcwd()
 
 
 def _app_from_environment() -> Any:
@@ -137,8 +137,10 @@ def _import_server(name: str) -> ModuleType:
         raise CommandError(f"Importing {name} failed ({type(exc).__name__}: {exc}); reinstall it with {install}.") from None
 
 
+# Each _serve_* runs after _cmd_run has imported the server's package, so its imports succeed.
+
+
 def _serve_hypercorn(args: argparse.Namespace, import_string: str) -> int:
-    _import_server("hypercorn")
     from hypercorn.config import Config
     from hypercorn.run import run
 
@@ -154,7 +156,8 @@ def _serve_hypercorn(args: argparse.Namespace, import_string: str) -> int:
 
 
 def _serve_uvicorn(args: argparse.Namespace, import_string: str) -> int:
-    uvicorn = _import_server("uvicorn")
+    import uvicorn
+
     uvicorn.run(
         _APP_FACTORY,
         factory=True,
@@ -169,7 +172,6 @@ def _serve_uvicorn(args: argparse.Namespace, import_string: str) -> int:
 
 
 def _serve_granian(args: argparse.Namespace, import_string: str) -> int:
-    _import_server("granian")
     from granian import Granian
     from granian.constants import Interfaces
 
