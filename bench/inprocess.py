@@ -1,13 +1,14 @@
-"""In-process benchmark: call each framework's ASGI app directly, no server, no sockets.
+"""In-process benchmark: call ASGI apps directly, no server, no sockets.
 
-Usage: ``python bench/inprocess.py [--repeat N] [--number N] [--scenario NAME ...]
-[--framework NAME ...]`` (see bench/README.md).
+Usage: ``python bench/inprocess.py [--framework NAME ...] [--scenario NAME ...] [--repeat N]
+[--decoys N | --sweep 100,1000,10000] [--json]``. ``bench/run.py`` runs it once per framework,
+each in a fresh process, and merges the results; run it by hand to look at one framework.
 
 This isolates what a framework adds per request (routing, request and response objects,
-parameter conversion, encoding) from what a server adds. Every app runs on one asyncio
-event loop with the same prebuilt scope, the same trivial ``receive`` and ``send``, and the
-same loop around it, so the harness costs the same for all of them; the raw ASGI app is
-the floor and every number is also shown as a ratio to it, taken in the same run.
+parameter conversion, encoding) from what a server adds. The raw ASGI app (the floor) is always
+measured in the same process, in interleaved rounds with the others, on one asyncio event loop
+with the same prebuilt scope, the same trivial ``receive`` and ``send`` and the same loop around
+it; every ratio is taken against that floor.
 """
 
 from __future__ import annotations
@@ -16,20 +17,23 @@ import argparse
 import asyncio
 import gc
 import importlib
+import importlib.util
+import json
 import math
 import os
 import platform
+import signal
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
 from apps import FRAMEWORKS
-from scenarios import CHECKS, SCENARIOS, Answer, Scenario, problems
+from report import FLOOR, Row, inprocess_report, problems_report, spread_line, sweep_report
+from scenarios import CHECKS, SCENARIOS, Answer, Scenario, last_decoy_check, problems
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -37,13 +41,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-FLOOR = "raw"
 COVET_PURE = "covet-pure"
 DEFAULT_REPEAT = 7
 DEFAULT_MIN_TIME = 0.1  # seconds per timed batch when --number is not given
 LIFESPAN_TIMEOUT = 10.0
-# The dependency-injection issue's target: covet's deps3 costs at most this times its deps0.
-DEPS_TARGET = 1.5
 
 _HEADERS: list[tuple[bytes, bytes]] = [
     (b"host", b"127.0.0.1:8000"),
@@ -104,11 +105,13 @@ async def _null_app(scope: Scope, receive: Receive, send: Send) -> None:
 
 @dataclass
 class Contender:
-    """A framework's app and what happened to it: why it cannot run, and its timings."""
+    """One app (a framework at a decoy count) and what happened to it."""
 
     name: str
+    decoys: int
     app: ASGIApp | None = None
     version: str = ""
+    compiled: bool | None = None
     error: str | None = None
     wrong: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -130,65 +133,64 @@ def _dist_version(name: str) -> str:
         return "?"
 
 
-def _covet_version() -> str:
-    covet = sys.modules["covet"]
-    speedups = "compiled" if covet_is_compiled() else "pure"
-    return f"{getattr(covet, '__version__', '?')}, speedups {speedups}"
-
-
-def load(name: str) -> Contender:
-    """Import one framework's app; an import failure is recorded, not raised."""
-    contender = Contender(name)
-    try:
-        if name == COVET_PURE:
-            contender.app, contender.version = _load_pure_covet()
-        else:
-            contender.app = importlib.import_module(FRAMEWORKS[name]).app
-            if name == "covet":
-                contender.version = _covet_version()
-            elif name != FLOOR:
-                contender.version = _dist_version(name)
-    except Exception as exc:  # any failure to build the app is a result to report
-        contender.error = f"cannot import: {type(exc).__name__}: {exc}"
-    return contender
-
-
-@contextmanager
-def _covet_modules_set_aside() -> Iterator[None]:
-    # The speedups flag is read once, at import, so a second, pure copy of covet needs its
-    # own fresh import; the compiled copy is put back afterwards for everything else.
-    def ours(key: str) -> bool:
-        return key == "covet" or key.startswith("covet.") or key == FRAMEWORKS["covet"]
-
-    saved = {key: module for key, module in sys.modules.items() if ours(key)}
-    for key in saved:
-        del sys.modules[key]
-    previous = os.environ.get("COVET_NO_EXTENSIONS")
-    os.environ["COVET_NO_EXTENSIONS"] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["COVET_NO_EXTENSIONS"]
-        else:
-            os.environ["COVET_NO_EXTENSIONS"] = previous
-        for key in [key for key in sys.modules if ours(key)]:
-            del sys.modules[key]
-        sys.modules.update(saved)
-
-
-def _load_pure_covet() -> tuple[ASGIApp, str]:
-    with _covet_modules_set_aside():
-        module = importlib.import_module(FRAMEWORKS["covet"])
-        if covet_is_compiled():
-            raise RuntimeError("COVET_NO_EXTENSIONS=1 did not turn the speedups off")
-        return module.app, _covet_version()
-
-
 def covet_is_compiled() -> bool:
     """Say whether the covet already imported uses its compiled speedups."""
     enabled = getattr(sys.modules.get("covet"), "speedups_enabled", None)
     return bool(enabled is not None and enabled())
+
+
+def _fresh_module(module_name: str, decoys: int) -> Any:
+    # Each decoy count needs its own copy of the app, so the module is executed again after the
+    # shared count changes; the framework itself is imported once.
+    shared = importlib.import_module("apps._shared")
+    shared.DYNAMIC_DECOYS = decoys
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot find {module_name!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class BuildTimeout(Exception):
+    """An app took longer to build than ``--build-timeout`` allows."""
+
+
+def _give_up(signum: int, frame: object) -> None:
+    raise BuildTimeout
+
+
+def load(name: str, decoys: int, timeout: float = 0) -> Contender:
+    """Build one framework's app with ``decoys`` dynamic decoys; a failure is recorded, not raised.
+
+    Some routers take minutes to compile 10,000 routes; with ``timeout`` a build that runs longer
+    is interrupted (SIGALRM) and recorded as an error, so the other decoy counts still get timed.
+    """
+    contender = Contender(name, decoys)
+    framework = "covet" if name == COVET_PURE else name
+    previous = signal.signal(signal.SIGALRM, _give_up)
+    signal.setitimer(signal.ITIMER_REAL, max(timeout, 0))
+    try:
+        contender.app = _fresh_module(FRAMEWORKS[framework], decoys).app
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if framework == "covet":
+            contender.compiled = covet_is_compiled()
+            covet = sys.modules["covet"]
+            speedups = "compiled" if contender.compiled else "pure"
+            contender.version = f"{getattr(covet, '__version__', '?')}, speedups {speedups}"
+            if name == COVET_PURE and contender.compiled:
+                raise RuntimeError("COVET_NO_EXTENSIONS=1 did not turn the speedups off")
+        elif name != FLOOR:
+            contender.version = _dist_version(name)
+    except BuildTimeout:
+        contender.error = f"building the app with {decoys:,} decoys took more than {timeout:g} s"
+    except Exception as exc:  # any failure to build the app is a result to report
+        contender.error = f"cannot import: {type(exc).__name__}: {exc}"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return contender
 
 
 # -- lifespan --------------------------------------------------------------------------
@@ -272,16 +274,17 @@ async def ask(app: ASGIApp, scenario: Scenario) -> Answer:
 
 
 async def verify(contender: Contender, scenarios: Sequence[Scenario]) -> None:
-    """Record wrong answers per scenario (those are not timed) and failed decoy checks."""
+    """Record wrong answers per scenario (those are not timed) and failed untimed checks."""
     assert contender.app is not None
-    for scenario in (*scenarios, *CHECKS):
+    checks = (*CHECKS, last_decoy_check(contender.decoys))
+    for scenario in (*scenarios, *checks):
         try:
             found = list(problems(scenario, await ask(contender.app, scenario)))
         except Exception as exc:
             found = [f"raised {type(exc).__name__}: {exc}"]
         if not found:
             continue
-        if scenario in CHECKS:
+        if scenario in checks:
             contender.warnings.append(
                 f"{scenario.name} check {scenario.target} failed: " + "; ".join(found)
             )
@@ -363,132 +366,30 @@ async def measure(
     return statistics.median(overhead) * 1e6
 
 
-# -- report ----------------------------------------------------------------------------
+# -- results ---------------------------------------------------------------------------
 
 
-def geo_mean(values: Sequence[float]) -> float:
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [
-            cell.rjust(w) if i else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    # Markdown, so a run can be pasted into an issue; numbers right-aligned.
-    rule = (
-        "|"
-        + "|".join("-" * (w + 1) + ":" if i else "-" * (w + 2) for i, w in enumerate(widths))
-        + "|"
-    )
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
-
-
-def report(
-    contenders: Sequence[Contender], scenarios: Sequence[Scenario], overhead: float, repeat: int
-) -> str:
-    """Render µs/request and ratio-to-raw tables, then every problem seen."""
-    names = [s.name for s in scenarios]
-    floor = next((c for c in contenders if c.name == FLOOR and c.samples), None)
-    header = ["framework", *names, "geo-mean"]
-    us_rows: list[list[str]] = []
-    ratio_rows: list[list[str]] = []
-    for contender in contenders:
-        if contender.error is not None:
-            continue
-        medians = [contender.median(n) for n in names]
-        us_cells = [f"{m:.2f}" if m is not None else "WRONG" for m in medians]
-        complete = [m for m in medians if m is not None]
-        us_geo = f"{geo_mean(complete):.2f}" if len(complete) == len(names) else "n/a"
-        us_rows.append([contender.name, *us_cells, us_geo])
-        if floor is None:
-            continue
-        ratios: list[float | None] = []
-        for n, m in zip(names, medians, strict=True):
-            base = floor.median(n)
-            ratios.append(m / base if m is not None and base is not None else None)
-        ratio_cells = [f"{r:.2f}x" if r is not None else "WRONG" for r in ratios]
-        done = [r for r in ratios if r is not None]
-        ratio_geo = f"{geo_mean(done):.2f}x" if len(done) == len(names) else "n/a"
-        ratio_rows.append([contender.name, *ratio_cells, ratio_geo])
-
-    out = [
-        f"µs per request (median of {repeat} runs; lower is better; "
-        f"includes {overhead:.2f} µs of harness per request)",
-        "",
-        _table(header, us_rows),
-    ]
-    if ratio_rows:
-        out += [
-            "",
-            f"ratio to the {FLOOR} ASGI floor (same run; lower is better)",
-            "",
-            _table(header, ratio_rows),
-        ]
-
-    if {"deps0", "deps3"} <= set(names):
-        out += _deps_report(contenders)
-
-    spreads = [
-        ((max(v) - min(v)) / statistics.median(v), f"{c.name}/{n}")
-        for c in contenders
-        for n, v in c.samples.items()
-        if len(v) > 1
-    ]
-    if spreads:
-        worst, where = max(spreads)
-        out += ["", f"largest spread across runs, (max-min)/median: {worst:.0%} ({where})"]
-
-    issues: list[str] = []
-    for contender in contenders:
-        if contender.error is not None:
-            issues.append(f"{contender.name}: {contender.error}")
-        for scenario, found in contender.wrong.items():
-            issues += [f"{contender.name} {scenario}: WRONG, {p}" for p in found]
-        issues += [f"{contender.name}: {w}" for w in contender.warnings]
-    if issues:
-        out += ["", "problems (wrong answers are not timed):", *(f"  - {i}" for i in issues)]
-    return "\n".join(out)
-
-
-def _deps_report(contenders: Sequence[Contender]) -> list[str]:
-    """Compare each framework's deps3 with its own deps0: what three dependencies cost it."""
-    rows: list[list[str]] = []
-    verdicts: list[str] = []
-    for contender in contenders:
-        if contender.error is not None:
-            continue
-        deps0, deps3 = contender.median("deps0"), contender.median("deps3")
-        if deps0 is None or deps3 is None:
-            rows.append([contender.name, "n/a", "n/a", "n/a", "n/a"])  # one of them is WRONG
-            continue
-        ratio = deps3 / deps0
-        rows.append(
-            [contender.name, f"{deps0:.2f}", f"{deps3:.2f}", f"{deps3 - deps0:.2f}", f"{ratio:.2f}x"]
-        )
-        if contender.name.startswith("covet"):
-            verdict = "meets" if ratio <= DEPS_TARGET else "misses"
-            verdicts.append(
-                f"{contender.name} deps3/deps0 = {ratio:.2f}x: {verdict} the target of "
-                f"at most {DEPS_TARGET:.2f}x"
-            )
-    header = ["framework", "deps0 µs", "deps3 µs", "deps3 - deps0 µs", "deps3/deps0"]
+def to_rows(contenders: Sequence[Contender]) -> list[Row]:
+    """Plain rows for the report, each carrying the raw floor timed with it (same decoy count)."""
+    floors = {c.decoys: c.samples for c in contenders if c.name == FLOOR}
     return [
-        "",
-        "three nested dependencies against none, per framework (same run; lower is better)",
-        "",
-        _table(header, rows),
-        *([""] + verdicts if verdicts else []),
+        Row(
+            name=c.name,
+            version=c.version,
+            error=c.error,
+            compiled=c.compiled,
+            decoys=c.decoys,
+            wrong=c.wrong,
+            warnings=c.warnings,
+            samples=c.samples,
+            floor=floors.get(c.decoys, {}),
+        )
+        for c in contenders
     ]
 
 
 def describe(contenders: Sequence[Contender]) -> str:
-    versions = ", ".join(f"{c.name} {c.version}" for c in contenders if c.version)
+    versions = ", ".join(sorted({f"{c.name} {c.version}" for c in contenders if c.version}))
     return (
         f"Python {platform.python_version()} ({platform.python_implementation()}) on "
         f"{platform.machine()}, {os.cpu_count()} CPUs; asyncio loop "
@@ -499,27 +400,21 @@ def describe(contenders: Sequence[Contender]) -> str:
 # -- command line ----------------------------------------------------------------------
 
 
+def _counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if len(counts) < 2 or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give two or more positive counts, e.g. 100,1000,10000")
+    return counts
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "--repeat",
-        type=int,
-        default=DEFAULT_REPEAT,
-        help=f"timed batches per app and scenario; the median is reported "
-        f"(default {DEFAULT_REPEAT})",
-    )
-    parser.add_argument(
-        "--number",
-        type=int,
-        default=0,
-        help="requests per batch, the same for every app (default: calibrated "
-        "per app so one batch takes about --min-time)",
-    )
-    parser.add_argument(
-        "--min-time",
-        type=float,
-        default=DEFAULT_MIN_TIME,
-        help=f"seconds per batch when calibrating (default {DEFAULT_MIN_TIME})",
+        "--framework",
+        action="append",
+        choices=[name for name in (*FRAMEWORKS, COVET_PURE) if name != FLOOR],
+        help=f"measure this framework ({FLOOR} is always included); repeat for more (default: all "
+        f"but {COVET_PURE}, which needs a process of its own)",
     )
     parser.add_argument(
         "--scenario",
@@ -528,25 +423,71 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run only this scenario; repeat the option for more (default: all)",
     )
     parser.add_argument(
-        "--framework",
-        action="append",
-        choices=[*FRAMEWORKS, COVET_PURE],
-        help=f"run only this framework ({FLOOR} is always included); repeat for "
-        f"more (default: all, plus {COVET_PURE} when covet is compiled)",
+        "--repeat",
+        type=int,
+        default=DEFAULT_REPEAT,
+        help=f"timed batches per app and scenario; the median is reported (default {DEFAULT_REPEAT})",
     )
+    parser.add_argument(
+        "--number",
+        type=int,
+        default=0,
+        help="requests per batch, the same for every app (default: calibrated per app so one batch "
+        "takes about --min-time)",
+    )
+    parser.add_argument(
+        "--min-time",
+        type=float,
+        default=DEFAULT_MIN_TIME,
+        help=f"seconds per batch when calibrating (default {DEFAULT_MIN_TIME})",
+    )
+    parser.add_argument(
+        "--decoys",
+        type=int,
+        default=100,
+        help="dynamic decoy routes registered before the params route (default 100)",
+    )
+    parser.add_argument(
+        "--sweep",
+        type=_counts,
+        metavar="N,N,...",
+        help="time only params, once per decoy count, each app built once per count",
+    )
+    parser.add_argument(
+        "--build-timeout",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="give up on an app that takes longer than this to build (default: wait)",
+    )
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH (for bench/run.py)")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.number < 0 or args.min_time <= 0:
-        parser.error("--repeat must be at least 1, --number and --min-time not negative")
+    if args.repeat < 1 or args.number < 0 or args.min_time <= 0 or args.decoys < 1:
+        parser.error("--repeat and --decoys must be at least 1, --number and --min-time not negative")
+    chosen = args.framework or [name for name in FRAMEWORKS if name != FLOOR]
+    if COVET_PURE in chosen and "covet" in chosen:
+        parser.error(
+            f"covet and {COVET_PURE} differ only in COVET_NO_EXTENSIONS, read once at import: "
+            "measure them in separate processes (bench/run.py does)"
+        )
+    args.framework = chosen
     return args
 
 
-async def run(args: argparse.Namespace) -> int:
-    scenarios = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
-    chosen = args.framework or list(FRAMEWORKS)
-    names = [FLOOR, *(n for n in chosen if n not in (FLOOR, COVET_PURE))]
-    contenders = [load(name) for name in names]
-    if COVET_PURE in chosen or (not args.framework and covet_is_compiled()):
-        contenders.append(load(COVET_PURE))
+async def run(args: argparse.Namespace) -> tuple[list[Contender], list[str], float]:
+    """Load, verify and time every (framework, decoy count).
+
+    Returns the contenders, the scenario names and the harness's own cost in µs per request.
+    """
+    if COVET_PURE in args.framework:
+        os.environ["COVET_NO_EXTENSIONS"] = "1"  # before covet is first imported
+    if args.sweep:
+        names, counts = ["params"], args.sweep
+    else:
+        names = [s.name for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+        counts = [args.decoys]
+    scenarios = [s for s in SCENARIOS if s.name in names]
+    contenders = [load(name, n, args.build_timeout) for n in counts for name in (FLOOR, *args.framework)]
 
     lifespans: list[tuple[Contender, Lifespan]] = []
     for contender in contenders:
@@ -560,25 +501,36 @@ async def run(args: argparse.Namespace) -> int:
         lifespans.append((contender, lifespan))
         await verify(contender, scenarios)
 
-    print(describe(contenders), flush=True)
-    print(
-        "scenarios: " + "; ".join(f"{s.name} = {s.target} ({s.summary})" for s in scenarios),
-        flush=True,
-    )
+    if not args.json:
+        print(describe(contenders), flush=True)
     overhead = await measure(contenders, scenarios, args.repeat, args.number, args.min_time)
     for contender, lifespan in lifespans:
         failure = await lifespan.shutdown()
         if failure is not None:
             contender.warnings.append(f"lifespan shutdown: {failure}")
-    print()
-    print(report(contenders, scenarios, overhead, args.repeat))
-    failed = any(c.error or c.wrong or c.warnings for c in contenders)
-    return 1 if failed else 0
+    return contenders, names, overhead
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the suite; exit 1 if any app could not run or answered wrongly."""
-    return asyncio.run(run(parse_args(argv)))
+    """Run the benchmark; exit 1 if any app could not run or answered wrongly."""
+    args = parse_args(argv)
+    contenders, names, overhead = asyncio.run(run(args))
+    rows = to_rows(contenders)
+    if args.json:
+        result = {"describe": describe(contenders), "harness_us": overhead, "rows": [vars(r) for r in rows]}
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(result, out)
+    else:
+        report = sweep_report(rows, args.sweep) if args.sweep else inprocess_report(rows, names, args.repeat)
+        lines = ["", report, "", f"harness cost, included in every number: {overhead:.2f} µs per request"]
+        spread = spread_line(rows)
+        lines += [spread] if spread else []
+        issues = problems_report(rows)
+        if issues:
+            lines += ["", "problems (wrong answers are not timed):", *(f"  - {i}" for i in issues)]
+        print("\n".join(lines))
+    failed = any(c.error or c.wrong or c.warnings for c in contenders)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from apps._shared import DECOY_BODY, DEPS_VALUE, INVALID_ITEM_BODY, ITEM, ITEM_BODY, MESSAGE
 
-__all__ = ["CHECKS", "SCENARIOS", "Answer", "Scenario", "problems"]
+__all__ = ["CHECKS", "SCENARIOS", "Answer", "Scenario", "last_decoy_check", "problems"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "params",
         "/users/42/posts/hello-world",
-        "int + str path parameters, route registered after 120 decoys",
+        "int + str path parameters, route registered after the decoys",
         "application/json",
         json={"user_id": 42, "slug": "hello-world"},
     ),
@@ -133,6 +133,11 @@ CHECKS: tuple[Scenario, ...] = (
         status=422,
     ),
 )
+
+
+def last_decoy_check(decoys: int) -> Scenario:
+    """The last of ``decoys`` dynamic decoys: it proves the app registered all of them."""
+    return Scenario("last decoy", f"/decoy{decoys - 1}/a/items/b", "", "text/plain", text=DECOY_BODY)
 
 
 def problems(scenario: Scenario, answer: Answer) -> Sequence[str]:

@@ -8,7 +8,7 @@ upload is refused with 413 after at most the limit has been read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Awaitable, Generator
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -328,12 +328,18 @@ class Request(HTTPConnection):
             # bodies arrive with the headers) is taken without arming any timer. Only a receive
             # that has to wait gets one, for what is left of the timeout.
             steps = receive().__await__()
-            try:
-                waiting = steps.send(None)
-            except StopIteration as done:
-                message = done.value
+            remaining = timeout - (monotonic() - self._read_started)
+            if hasattr(steps, "send"):
+                try:
+                    waiting = steps.send(None)
+                except StopIteration as done:
+                    message = done.value
+                else:
+                    message = await _finish_within(_Resume(steps, waiting), remaining, timeout)
             else:
-                message = await _finish_within(steps, waiting, timeout - (monotonic() - self._read_started), timeout)
+                # Some servers' awaitables (granian's, written in Rust) are plain iterators that
+                # cannot be driven by hand; they wait under the timer from the start.
+                message = await _finish_within(_Await(steps), remaining, timeout)
         else:
             message = await _receive_within(receive, timeout - (monotonic() - self._read_started), timeout)
         kind = message["type"]
@@ -456,9 +462,7 @@ def _running_asyncio() -> bool:
     return True
 
 
-async def _finish_within(
-    steps: Generator[Any, Any, Message], waiting: Any, remaining: float, timeout: float
-) -> Message:
+async def _finish_within(rest: Awaitable[Message], remaining: float, timeout: float) -> Message:
     """Finish a receive() that had to wait (asyncio), or raise 408 after ``remaining`` seconds.
 
     The receive has already started, so no cancel scope may be entered around the rest of it (a
@@ -476,7 +480,7 @@ async def _finish_within(
 
     timer = asyncio.get_running_loop().call_later(max(remaining, 0.0), expire)
     try:
-        return await _Resume(steps, waiting)
+        return await rest
     except asyncio.CancelledError:
         uncancel = getattr(task, "uncancel", None)  # Python 3.11+: count cancellation requests
         if fired and (uncancel is None or uncancel() == 0):
@@ -491,6 +495,18 @@ async def _receive_within(receive: Receive, remaining: float, timeout: float) ->
     with anyio.move_on_after(remaining):
         return await receive()
     raise _timed_out(timeout)
+
+
+class _Await:
+    """Awaits an ``__await__`` iterator that was taken from an awaitable but not started."""
+
+    __slots__ = ("_steps",)
+
+    def __init__(self, steps: Generator[Any, Any, Message]) -> None:
+        self._steps = steps
+
+    def __await__(self) -> Generator[Any, Any, Message]:
+        return self._steps
 
 
 class _Resume:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 import covet
-from covet.cli import main
+from covet.cli import _TARGET_VARIABLE, SERVERS, _app_from_environment, main
 
 HELLO = Path(__file__).resolve().parent.parent / "examples" / "hello.py"
 COVET_SCRIPT = Path(sys.executable).parent / "covet"
@@ -265,10 +266,22 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise AssertionError(f"covet run did not listen on port {port} within {timeout}s")
 
 
-def test_run_serves_example_over_http() -> None:
+def stop(process: subprocess.Popen[bytes]) -> bytes:
+    """Stop a server as Ctrl+C would and return its stderr."""
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+    return stderr
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_run_serves_example_over_http(server: str) -> None:
     port = free_port()
     process = subprocess.Popen(
-        [str(COVET_SCRIPT), "run", str(HELLO), "--port", str(port), "--no-access-log"],
+        [str(COVET_SCRIPT), "run", str(HELLO), "--port", str(port), "--no-access-log", "--server", server],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -288,13 +301,109 @@ def test_run_serves_example_over_http() -> None:
             assert missing.headers["content-type"].startswith("application/json")
             assert missing.json() == {"detail": "No item 999"}
     finally:
-        process.terminate()
-        try:
-            _, stderr = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, stderr = process.communicate()
+        stderr = stop(process)
     assert b"Traceback" not in stderr, stderr.decode(errors="replace")
+    assert f"with {server} on".encode() in stderr
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+@pytest.mark.parametrize("form", ["module:attr", "file.py:attr"])
+def test_run_target_forms_in_worker_processes(server: str, form: str, tmp_path: Path) -> None:
+    # Two workers: each is a fresh process that must find the app from the TARGET alone.
+    path, name = write_module(tmp_path, APP_SOURCE.format(attr="api"))
+    target = f"{name}:api" if form == "module:attr" else f"{path.name}:api"
+    port = free_port()
+    process = subprocess.Popen(
+        [str(COVET_SCRIPT), "run", target, "--port", str(port), "--server", server, "--workers", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, process)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            for n in range(8):
+                response = client.get(f"/ping/{n}")
+                assert response.status_code == 200
+                assert response.json() == {"n": n}
+    finally:
+        stderr = stop(process)
+    assert b"Traceback" not in stderr, stderr.decode(errors="replace")
+
+
+def test_run_reload_with_granian_serves_the_edited_code(tmp_path: Path) -> None:
+    # granian forks workers from the process that imported TARGET; a reload must not reuse that import.
+    path, _ = write_module(tmp_path, APP_SOURCE.format(attr="app"))
+    port = free_port()
+    process = subprocess.Popen(
+        [str(COVET_SCRIPT), "run", str(path), "--port", str(port), "--server", "granian", "--reload"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, process)
+        url = f"http://127.0.0.1:{port}/ping/3"
+        assert httpx.get(url, timeout=10).json() == {"n": 3}
+        edited = APP_SOURCE.format(attr="app").replace('{"n": n}', '{"n": n, "edited": True}')
+        assert "edited" in edited
+        path.write_text(edited)
+        deadline = time.monotonic() + 30
+        body: object = None
+        while time.monotonic() < deadline:
+            try:
+                body = httpx.get(url, timeout=10).json()
+            except httpx.TransportError:
+                body = None  # the worker is restarting
+            if body == {"n": 3, "edited": True}:
+                break
+            time.sleep(0.2)
+        assert body == {"n": 3, "edited": True}
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_run_without_the_server_package_names_the_extra(server: str) -> None:
+    # None in sys.modules makes "import <server>" fail exactly as if the package were not installed.
+    program = (
+        f"import sys; sys.modules[{server!r}] = None; from covet.cli import main; "
+        f"sys.exit(main(['run', {str(HELLO)!r}, '--server', {server!r}, '--port', '{free_port()}']))"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error:")
+    assert f"pip install 'covet[{server}]'" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_run_with_zero_workers(capsys: pytest.CaptureFixture[str], isolated: pytest.MonkeyPatch) -> None:
+    line = assert_one_line_error(*run_cli(capsys, "run", str(HELLO), "--workers", "0"))
+    assert "--workers must be at least 1, got 0" in line
+
+
+def test_run_rejects_an_unknown_server(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc_info:
+        main(["run", str(HELLO), "--server", "gunicorn"])
+    assert exc_info.value.code == 2
+    assert "'gunicorn'" in capsys.readouterr().err
+
+
+def test_run_target_variable_stays_out_of_prefixed_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The variable that hands TARGET to worker processes must not turn up in app.config.
+    monkeypatch.setenv(_TARGET_VARIABLE, "shop:app")
+    app = covet.Covet()
+    app.config.from_prefixed_env("COVET")
+    assert all("TARGET" not in str(key) for key in app.config)
+
+
+def test_app_factory_without_a_target_says_how_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(_TARGET_VARIABLE, raising=False)
+    with pytest.raises(RuntimeError, match="covet run TARGET"):
+        _app_from_environment()
 
 
 def test_run_with_bad_target_exits_2_quickly(tmp_path: Path) -> None:

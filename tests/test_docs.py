@@ -120,6 +120,9 @@ def test_docs_exist() -> None:
         "openapi.md",
         "files.md",
         "streaming.md",
+        "deployment.md",
+        "forms.md",
+        "performance.md",
     }
     assert expected <= pages, f"missing docs pages: {sorted(expected - pages)}"
 

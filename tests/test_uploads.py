@@ -928,3 +928,53 @@ def test_hypercorn_serves_uploads_and_ends_a_stalled_body_with_408(tmp_path: Pat
         server.terminate()
         _, stderr = server.communicate(timeout=15)
     assert b"Traceback" not in stderr, stderr.decode(errors="replace")
+
+
+class _IteratorAwaitable:
+    """What a server written in Rust hands out (granian): ``__await__`` is a plain iterator."""
+
+    def __init__(self, message: dict[str, object]) -> None:
+        self.message = message
+
+    def __await__(self) -> _IteratorAwaitable:
+        return self
+
+    def __iter__(self) -> _IteratorAwaitable:
+        return self
+
+    def __next__(self) -> object:
+        raise StopIteration(self.message)
+
+
+def test_body_is_read_from_servers_whose_awaitables_are_plain_iterators() -> None:
+    import anyio
+
+    from covet import Covet
+
+    app = Covet(body_timeout=5.0)
+
+    @app.post("/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    messages = [
+        {"type": "http.request", "body": b"abc", "more_body": True},
+        {"type": "http.request", "body": b"de", "more_body": False},
+    ]
+
+    def receive() -> _IteratorAwaitable:
+        return _IteratorAwaitable(messages.pop(0))
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/echo", "raw_path": b"/echo", "root_path": "",
+        "query_string": b"", "headers": [(b"host", b"t")], "client": ("1.2.3.4", 5), "server": ("t", 80),
+    }
+    anyio.run(app, scope, receive, send)
+    assert sent[0]["status"] == 200
+    assert sent[1]["body"] == b'{"size":5}'

@@ -14,4 +14,7 @@ FRAMEWORKS: dict[str, str] = {
     "starlette": "apps.starlette_app",
     "fastapi": "apps.fastapi_app",
     "covet": "apps.covet_app",
+    "blacksheep": "apps.blacksheep_app",
+    "falcon": "apps.falcon_app",
+    "litestar": "apps.litestar_app",
 }
