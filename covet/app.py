@@ -24,7 +24,7 @@ from .config import Config
 from .datastructures import State
 from .exceptions import ClientDisconnect, HTTPException, RequestValidationError
 from .formparsers import DEFAULT_FORM_LIMITS, FormLimits
-from .globals import _app_var, _request_var
+from .globals import RequestBox, _app_var, _request_var, current_request
 from .requests import BodyLimits, Request, check_body_timeout, check_form_limits, check_max_body_size
 from .resolution import AppDependencies, RequestContext, resolve
 from .responses import JSONResponse, RedirectResponse, Response, to_response
@@ -283,7 +283,7 @@ class Covet(Scaffold):
             app.url_for("api.items", page=2)        # "/api/items?page=2"
         """
         path = self.router.url_path_for(name, params)
-        current = _request_var.get(None)
+        current = current_request()
         if current is not None:
             root: str = current.scope.get("root_path", "")
             return root.rstrip("/") + path
@@ -347,7 +347,8 @@ class Covet(Scaffold):
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send, self.max_body_size, self.form_limits, self.body_timeout)
-        request_token = _request_var.set(request)
+        box = RequestBox(request)
+        request_token = _request_var.set(box)
         ctx: RequestContext | None = None
         # Whether the response may have reached the client: after that a failure can only be
         # logged, not turned into a 500.
@@ -417,6 +418,7 @@ class Covet(Scaffold):
         finally:
             if request._form is not None:
                 await request.close()
+            box.request = None
             _request_var.reset(request_token)
 
     async def _run_route(self, route: Route, request: Request) -> tuple[Response, RequestContext | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .globals import _request_var, current_app
+from .globals import current_app, current_request
 
 if TYPE_CHECKING:
     import jinja2
@@ -48,7 +48,7 @@ def render_template(template_name: str, /, **context: Any) -> str:
             return render_template("index.html", title="Home")
     """
     env = get_environment(current_app._get())  # type: ignore[attr-defined]
-    current = _request_var.get(None)
+    current = current_request()
     if current is not None:
         context.setdefault("request", current)
     return env.get_template(template_name).render(context)

@@ -924,3 +924,4 @@ def test_client_disconnect_while_sending_still_tears_down_yield_dependencies() -
         assert closed == ["closed"]
 
     anyio.run(main)
+
