@@ -22,35 +22,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING or NO_EXTENSIONS:
-    from ._parsers_py import (
-        ParseError,
-        decode_path,
-        find_header,
-        parse_accept,
-        parse_content_type,
-        parse_cookie_header,
-        parse_query_string,
-    )
+    from . import _parsers_py as _chosen
 else:  # pragma: no cover - which branch runs depends on the install
     try:
-        from ._speedups._parsers import (
-            ParseError,
-            decode_path,
-            find_header,
-            parse_accept,
-            parse_content_type,
-            parse_cookie_header,
-            parse_query_string,
-        )
+        from ._speedups import _parsers as _chosen
 
         compiled_modules.add("parsers")
     except ImportError:
-        from ._parsers_py import (
-            ParseError,
-            decode_path,
-            find_header,
-            parse_accept,
-            parse_content_type,
-            parse_cookie_header,
-            parse_query_string,
-        )
+        from . import _parsers_py as _chosen
+
+ParseError = _chosen.ParseError
+decode_path = _chosen.decode_path
+find_header = _chosen.find_header
+parse_accept = _chosen.parse_accept
+parse_content_type = _chosen.parse_content_type
+parse_cookie_header = _chosen.parse_cookie_header
+parse_query_string = _chosen.parse_query_string

@@ -270,13 +270,10 @@ def _fast_bool(raw: str) -> Any:
     return _FAST_BOOLS.get(raw.lower(), SLOW)
 
 
-_FAST_CONVERTERS: dict[Any, Callable[[str], Any]] = {int: _fast_int, bool: _fast_bool}
-
-
 def _fast_converter(annotation: Any) -> Callable[[str], Any] | None:
     # Plain int and bool only: an Annotated constraint needs msgspec's checks.
     base = _strip_optional(annotation)
-    return _FAST_CONVERTERS.get(base) if base is int or base is bool else None
+    return _fast_int if base is int else _fast_bool if base is bool else None
 
 
 def _needs_conversion(annotation: Any) -> bool:
