@@ -333,6 +333,13 @@ def missing_error(loc: list[Any]) -> dict[str, Any]:
 # --- plans ----------------------------------------------------------------------------------------
 
 PATH, REQUEST, BACKGROUND, DEPENDS, QUERY, HEADER, COOKIE, BODY, FORM, FILE, CONNECTION = range(11)
+_REQUEST_KINDS = frozenset({PATH, QUERY, HEADER, COOKIE, REQUEST, CONNECTION})
+
+#: How the app calls a handler, fixed when the plan is finished (cheapest first):
+#: ``func()``; ``func(**path_params)``; ``func(**extract(...))`` (no await to find the arguments);
+#: ``func(**await resolve(...))``, where ``CALL_BODY`` marks plans that take request data and a
+#: JSON body but no dependencies, forms or background tasks (resolve has a shorter way for them).
+CALL_SIMPLE, CALL_PATH, CALL_EXTRACT, CALL_BODY, CALL_RESOLVE = range(5)
 _SOURCE_KINDS = {"query": QUERY, "header": HEADER, "cookie": COOKIE, "body": BODY, "form": FORM, "file": FILE}
 
 
@@ -391,6 +398,12 @@ class EndpointPlan:
         self.encode: Callable[[Any], bytes] | None = None
         self.status_code: int | None = None
         self.dependencies: list[DependencyPlan] = []  # route-level dependencies=[...]
+        # The parameters read straight off the request (path, query, header, cookie, the request
+        # itself) and the rest (dependencies, background tasks, form fields, files), apart: the
+        # first kind needs no await, so a plan made only of them is resolved without a coroutine.
+        self.request_specs: list[ParamSpec] = []
+        self.other_specs: list[ParamSpec] = []
+        self.call_mode = CALL_RESOLVE
 
     def all_params(self) -> list[ParamSpec]:
         """This plan's request parameters plus those of its dependencies (for docs)."""
@@ -470,7 +483,22 @@ def build_plan(
             plan.response_type = model
         elif _json_documentable(model):
             plan.response_type = model
+    plan.call_mode = _call_mode(plan, path_convertors)
     return plan
+
+
+def _call_mode(plan: EndpointPlan, path_convertors: Mapping[str, Convertor]) -> int:
+    if plan.simple:
+        return CALL_SIMPLE
+    if plan.dependencies or plan.other_specs:
+        return CALL_RESOLVE
+    if plan.body_params:
+        return CALL_BODY
+    specs = plan.request_specs
+    if len(specs) == len(path_convertors) and all(spec.kind == PATH and not spec.convert for spec in specs):
+        # The matcher's converted parameters are exactly the keyword arguments.
+        return CALL_PATH
+    return CALL_EXTRACT
 
 
 def _json_documentable(annotation: Any) -> bool:
@@ -570,6 +598,10 @@ def _build(
         elif spec.kind in (FORM, FILE):
             plan.has_form = True
         plan.params.append(spec)
+        if spec.kind in _REQUEST_KINDS:
+            plan.request_specs.append(spec)
+        elif spec.kind != BODY:
+            plan.other_specs.append(spec)
     plan.simple = not plan.params
     if plan.body_params and plan.has_form:
         raise TypeError(

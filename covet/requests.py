@@ -8,6 +8,7 @@ upload is refused with 413 after at most the limit has been read.
 from __future__ import annotations
 
 import asyncio
+from asyncio import _get_running_loop
 from collections.abc import AsyncGenerator, Awaitable, Generator
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -149,7 +150,7 @@ class BodyLimits:
 
     The app holds the defaults (``Covet(max_body_size=..., form_limits=..., body_timeout=...)``);
     a route that sets any of them as route options gets its own ``BodyLimits``, resolved once when
-    it is registered and picked up by the request when it starts reading the body.
+    it is registered and handed to the request (``Request.use_limits``) when the route matches.
     """
 
     __slots__ = ("max_body_size", "form_limits", "body_timeout")
@@ -261,25 +262,11 @@ class Request(HTTPConnection):
         raw = find_header(self.scope["headers"], b"content-type")
         return parse_content_type(raw.decode("latin-1"))[0] if raw else ""
 
-    def _expected_length(self) -> int | None:
-        raw = find_header(self.scope["headers"], b"content-length")
-        if raw is None:
-            return None
-        if not raw.isdigit() or len(raw) > 18:
-            raise HTTPException(400, f"Invalid Content-Length header: {raw.decode('latin-1')!r}.")
-        length = int(raw)
-        limit = self.max_body_size
-        if limit is not None and length > limit:
-            raise _too_large(limit)
-        return length
-
-    def _use_route_limits(self) -> None:
-        # Looked up when the body is first read, never per chunk, and never for bodiless requests.
-        limits: BodyLimits | None = getattr(self.scope.get("route"), "body_limits", None)
-        if limits is not None:
-            self.max_body_size = limits.max_body_size
-            self.form_limits = limits.form_limits
-            self.body_timeout = limits.body_timeout
+    def use_limits(self, limits: BodyLimits) -> None:
+        """Read the body under ``limits`` instead (the app calls this for routes with their own)."""
+        self.max_body_size = limits.max_body_size
+        self.form_limits = limits.form_limits
+        self.body_timeout = limits.body_timeout
 
     async def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, chunk by chunk, within ``max_body_size`` and ``body_timeout``.
@@ -301,15 +288,24 @@ class Request(HTTPConnection):
         if self._stream_consumed:
             raise RuntimeError("The request body was already streamed; it can only be read once.")
         self._stream_consumed = True
-        self._use_route_limits()
         # Reading state lives in slots set here, not in __init__: bodiless requests never pay for it.
-        self._expected = self._expected_length()
+        raw_length = find_header(self.scope["headers"], b"content-length")
+        expected = None
+        if raw_length is not None:
+            if not raw_length.isdigit() or len(raw_length) > 18:
+                raise HTTPException(400, f"Invalid Content-Length header: {raw_length.decode('latin-1')!r}.")
+            expected = int(raw_length)
+            limit = self.max_body_size
+            if limit is not None and expected > limit:
+                raise _too_large(limit)
+        self._expected = expected
         self._received = 0
         self._body_done = False
         if self.body_timeout is not None:
-            # A plain monotonic clock: anyio's costs more than the rest of reading a small body.
-            self._read_started = monotonic()
-            self._native = _running_asyncio()
+            # The clock starts at the first receive that has to wait (see _remaining): a body that
+            # is already there, the usual case, is read without looking at a clock at all.
+            self._read_started = 0.0
+            self._native = _get_running_loop() is not None  # asyncio (not trio) drives this request
 
     async def _next_chunk(self) -> bytes:
         """The next piece of the body (maybe empty); sets ``_body_done`` after the last one.
@@ -328,20 +324,19 @@ class Request(HTTPConnection):
             # bodies arrive with the headers) is taken without arming any timer. Only a receive
             # that has to wait gets one, for what is left of the timeout.
             steps = receive().__await__()
-            remaining = timeout - (monotonic() - self._read_started)
             if hasattr(steps, "send"):
                 try:
                     waiting = steps.send(None)
                 except StopIteration as done:
                     message = done.value
                 else:
-                    message = await _finish_within(_Resume(steps, waiting), remaining, timeout)
+                    message = await _finish_within(_Resume(steps, waiting), self._remaining(timeout), timeout)
             else:
                 # Some servers' awaitables (granian's, written in Rust) are plain iterators that
                 # cannot be driven by hand; they wait under the timer from the start.
-                message = await _finish_within(_Await(steps), remaining, timeout)
+                message = await _finish_within(_Await(steps), self._remaining(timeout), timeout)
         else:
-            message = await _receive_within(receive, timeout - (monotonic() - self._read_started), timeout)
+            message = await _receive_within(receive, self._remaining(timeout), timeout)
         kind = message["type"]
         if kind == "http.request":
             chunk: bytes = message.get("body", _EMPTY)
@@ -362,6 +357,13 @@ class Request(HTTPConnection):
             self._disconnected = True
             raise ClientDisconnect()
         return _EMPTY
+
+    def _remaining(self, timeout: float) -> float:
+        """Seconds left of ``body_timeout``, counted from the first receive that had to wait."""
+        now = monotonic()
+        if not self._read_started:
+            self._read_started = now
+        return timeout - (now - self._read_started)
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone away, checked without waiting.
@@ -425,7 +427,6 @@ class Request(HTTPConnection):
         a content type that is not a form a 415. Uploads are closed when the request ends.
         """
         if self._form is None:
-            self._use_route_limits()
             raw_type = find_header(self.scope["headers"], b"content-type")
             content_type = raw_type.decode("latin-1") if raw_type else ""
             chunks = self.stream()
@@ -452,14 +453,6 @@ def _too_large(limit: int) -> HTTPException:
 
 def _timed_out(timeout: float) -> HTTPException:
     return HTTPException(408, f"Request body not received within body_timeout ({timeout:g} s).")
-
-
-def _running_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:  # another event loop (trio) drives this request
-        return False
-    return True
 
 
 async def _finish_within(rest: Awaitable[Message], remaining: float, timeout: float) -> Message:

@@ -91,6 +91,11 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
+    _base_render = True  # this class renders content as Response.render does (see __init_subclass__)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._base_render = cls.render is Response.render
 
     def __init__(
         self,
@@ -104,7 +109,12 @@ class Response:
         if media_type is not None:
             self.media_type = media_type
         self.background = background
-        self.body = self.render(content)
+        kind = type(content)
+        if self._base_render and (kind is str or kind is bytes):
+            # What Response.render does for these two, without the call.
+            self.body = content.encode(self.charset) if kind is str else content
+        else:
+            self.body = self.render(content)
         self.raw_headers: list[tuple[bytes, bytes]] = []
         if headers:
             wrapped = _wrap_headers(self.raw_headers)
@@ -139,7 +149,8 @@ class Response:
             if has_body:
                 raw.append((b"content-length", str(len(self.body)).encode()))
             if media_type is not None:
-                raw.append(_content_type_header(media_type, self.charset))
+                header = _CONTENT_TYPES.get((media_type, self.charset))
+                raw.append(header if header is not None else _content_type_header(media_type, self.charset))
             return
         names = {name for name, _ in raw}
         if b"content-length" not in names and has_body:
@@ -682,8 +693,8 @@ _JSON_TYPES = (dict, list)
 
 def to_response(value: Any, status_code: int | None, encode: Callable[[Any], bytes] | None = None) -> Response:
     """Turn whatever a handler returned into a Response, following the table in API.md."""
-    if type(value) is dict:
-        # The commonest return value, straight to JSON (encode errors still explain themselves below).
+    if type(value) is dict or isinstance(value, msgspec.Struct):
+        # The commonest return values, straight to JSON (encode errors still explain themselves below).
         try:
             body = encode(value) if encode is not None else json_encoder.encode(value)
         except TypeError:
