@@ -8,6 +8,7 @@ A narrow, string-in/values-out API so a compiled twin can replace it function fo
 * ``find_header(raw_headers, name)`` -> the first raw value or ``None``
 * ``parse_accept(raw, max_items)`` -> ``[(media_range, q), ...]``, most preferred first
 * ``decode_path(raw_path)`` -> the percent-decoded path
+* ``plain_int(raw)`` / ``plain_bool(raw)`` -> the value of the commonest spellings, or ``None``
 
 Each parser bounds its work and raises :class:`ParseError` (a ``ValueError``) on input it will
 not process; callers turn that into a 400.
@@ -30,6 +31,8 @@ __all__ = [
     "find_header",
     "parse_accept",
     "decode_path",
+    "plain_int",
+    "plain_bool",
     "DEFAULT_MAX_FIELDS",
     "DEFAULT_MAX_COOKIES",
 ]
@@ -188,3 +191,23 @@ def decode_path(raw_path: bytes) -> str:
     if "%" not in text:
         return text
     return unquote(text, errors="replace")
+
+
+_PLAIN_BOOLS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False, "1": True, "0": False}
+
+
+def plain_int(raw: str) -> int | None:
+    """The int a plain decimal string stands for, or None for any other string.
+
+    Plain means a spelling msgspec turns into that same int: ASCII digits only, no sign, no leading
+    zero, no spaces or underscores, at most 18 digits. Callers hand everything else to msgspec, for
+    its full rules and its error messages; this only skips it for the common case.
+    """
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18 and (raw[0] != "0" or len(raw) == 1):
+        return int(raw)
+    return None
+
+
+def plain_bool(raw: str) -> bool | None:
+    """The bool of a word FastAPI accepts in a query or header (``true``, ``off``, ``1``...), else None."""
+    return _PLAIN_BOOLS.get(raw.lower())

@@ -19,6 +19,8 @@ __all__ = [
     "parse_content_type",
     "parse_cookie_header",
     "parse_query_string",
+    "plain_bool",
+    "plain_int",
 ]
 
 if TYPE_CHECKING or NO_EXTENSIONS:
@@ -38,3 +40,5 @@ parse_accept = _chosen.parse_accept
 parse_content_type = _chosen.parse_content_type
 parse_cookie_header = _chosen.parse_cookie_header
 parse_query_string = _chosen.parse_query_string
+plain_bool = _chosen.plain_bool
+plain_int = _chosen.plain_int

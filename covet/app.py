@@ -382,7 +382,10 @@ class Covet(Scaffold):
                             result = await plan.func(**extract(plan, request))
                         else:
                             result = await plan.func(**await resolve(plan, request, None))
-                        response = to_response(result, plan.status_code, plan.encode)
+                        if isinstance(result, Response):
+                            response = result
+                        else:
+                            response = to_response(result, plan.status_code, plan.encode)
                     except Exception as exc:
                         response = await self._handle_exception(exc, request, target.scaffolds)
                 else:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from ._parsing import plain_bool, plain_int
 from .background import BackgroundTasks
 from .datastructures import UploadFile
 from .requests import HTTPConnection, Request
@@ -254,26 +255,10 @@ def _is_upload(annotation: Any) -> bool:
     return _file_item_type(annotation) is UploadFile
 
 
-SLOW: Any = object()
-_FAST_BOOLS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False, "1": True, "0": False}
-
-
-def _fast_int(raw: str) -> Any:
-    # Exactly the strings msgspec turns into the same int (no sign, no leading zero, no spaces or
-    # underscores, ASCII digits only); anything else goes to msgspec for its result or its error.
-    if raw.isascii() and raw.isdigit() and len(raw) <= 18 and (raw[0] != "0" or len(raw) == 1):
-        return int(raw)
-    return SLOW
-
-
-def _fast_bool(raw: str) -> Any:
-    return _FAST_BOOLS.get(raw.lower(), SLOW)
-
-
 def _fast_converter(annotation: Any) -> Callable[[str], Any] | None:
     # Plain int and bool only: an Annotated constraint needs msgspec's checks.
     base = _strip_optional(annotation)
-    return _fast_int if base is int else _fast_bool if base is bool else None
+    return plain_int if base is int else plain_bool if base is bool else None
 
 
 def _needs_conversion(annotation: Any) -> bool:
@@ -361,7 +346,8 @@ class ParamSpec:
         self.is_list = _is_list(annotation)
         self.convert = _needs_conversion(annotation)
         self.is_bool = _split_annotated(_strip_optional(annotation))[0] is bool
-        # A shortcut for the commonest conversions (see _fast_int); None means msgspec does it all.
+        # A shortcut for the commonest conversions (see plain_int): it returns None for what it
+        # leaves to msgspec. No shortcut at all (None here) means msgspec does every conversion.
         self.fast = _fast_converter(annotation)
         self.marker = marker
         self.dependency: DependencyPlan | None = None

@@ -33,7 +33,6 @@ from .params import (
     HEADER,
     PATH,
     QUERY,
-    SLOW,
     DependencyPlan,
     Depends,
     EndpointPlan,
@@ -111,7 +110,7 @@ def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, A
     fast = spec.fast
     if fast is not None and type(raw) is str:
         value = fast(raw)
-        if value is not SLOW:
+        if value is not None:
             return value
     if spec.is_bool and isinstance(raw, str):
         raw = _BOOL_WORDS.get(raw.lower(), raw)
@@ -209,8 +208,8 @@ def _extract_into(
             continue
         if spec.convert:
             fast = spec.fast
-            value = fast(raw) if fast is not None and type(raw) is str else SLOW
-            if value is SLOW:
+            value = fast(raw) if fast is not None and type(raw) is str else None
+            if value is None:
                 value = _convert(spec, raw, [_LOC_NAMES[kind], spec.key], errors)
             values[spec.name] = value
         else:

@@ -81,6 +81,14 @@ def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
     return header
 
 
+# The Content-Length headers of bodies up to 1 KiB, made once: most responses are that small.
+_CONTENT_LENGTHS = [(b"content-length", str(length).encode()) for length in range(1024)]
+
+
+def _content_length(length: int) -> tuple[bytes, bytes]:
+    return _CONTENT_LENGTHS[length] if length < 1024 else (b"content-length", str(length).encode())
+
+
 class Response:
     """Bytes (or text) with a status and headers.
 
@@ -91,11 +99,14 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
-    _base_render = True  # this class renders content as Response.render does (see __init_subclass__)
+    raw_headers: list[tuple[bytes, bytes]]
+    # Whether this class renders content and builds headers as Response does, so __init__ may do
+    # both itself in the common case (a str or bytes body, no headers given): two calls fewer.
+    _base_init = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._base_render = cls.render is Response.render
+        cls._base_init = cls.render is Response.render and cls._init_headers is Response._init_headers
 
     def __init__(
         self,
@@ -110,12 +121,20 @@ class Response:
             self.media_type = media_type
         self.background = background
         kind = type(content)
-        if self._base_render and (kind is str or kind is bytes):
-            # What Response.render does for these two, without the call.
-            self.body = content.encode(self.charset) if kind is str else content
+        if self._base_init and (kind is str or kind is bytes):
+            # What render() and _init_headers() would do, without calling them.
+            body = self.body = content.encode(self.charset) if kind is str else content
+            if not headers and status_code >= 200 and status_code != 204 and status_code != 304:
+                media_type = self.media_type
+                self.raw_headers = (
+                    [_content_length(len(body))]
+                    if media_type is None
+                    else [_content_length(len(body)), _content_type_header(media_type, self.charset)]
+                )
+                return
         else:
             self.body = self.render(content)
-        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self.raw_headers = []
         if headers:
             wrapped = _wrap_headers(self.raw_headers)
             for key, value in headers.items():
@@ -147,14 +166,13 @@ class Response:
         if not raw:
             # No headers given: nothing to check for, the usual case.
             if has_body:
-                raw.append((b"content-length", str(len(self.body)).encode()))
+                raw.append(_content_length(len(self.body)))
             if media_type is not None:
-                header = _CONTENT_TYPES.get((media_type, self.charset))
-                raw.append(header if header is not None else _content_type_header(media_type, self.charset))
+                raw.append(_content_type_header(media_type, self.charset))
             return
         names = {name for name, _ in raw}
         if b"content-length" not in names and has_body:
-            raw.append((b"content-length", str(len(self.body)).encode()))
+            raw.append(_content_length(len(self.body)))
         if media_type is not None and b"content-type" not in names:
             raw.append(_content_type_header(media_type, self.charset))
 
@@ -750,7 +768,7 @@ def _json_response(body: bytes, status: int, headers: Mapping[str, str] | None) 
             _wrap_headers(response.raw_headers).update(headers)
         response._init_headers()
     else:
-        response.raw_headers = [(b"content-length", str(len(body)).encode()), _JSON_CONTENT_TYPE]
+        response.raw_headers = [_content_length(len(body)), _JSON_CONTENT_TYPE]
     return response
 
 

@@ -301,3 +301,29 @@ def test_compiled_parsers_agree_with_python_on_hostile_inputs() -> None:
     headers = [(b"a", b"1"), (b"b", b""), (b"a", b"2")]
     for name in (b"a", b"b", b"c", b""):
         assert compiled.find_header(headers, name) == python.find_header(headers, name), name
+
+
+@pytest.mark.parametrize("raw", ["0", "7", "42", "123456789012345678"])
+def test_plain_int_converts_plain_decimals(parsers_impl: ModuleType, raw: str) -> None:
+    assert parsers_impl.plain_int(raw) == int(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "-1", "+1", "01", "00", " 1", "1 ", "1_000", "1.0", "1e3", "١٢", "²", "1234567890123456789", "x"]
+)
+def test_plain_int_leaves_everything_else_to_msgspec(parsers_impl: ModuleType, raw: str) -> None:
+    assert parsers_impl.plain_int(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("true", True), ("TRUE", True), ("yes", True), ("on", True), ("1", True),
+     ("false", False), ("No", False), ("off", False), ("0", False)],
+)  # fmt: skip
+def test_plain_bool_knows_fastapis_words(parsers_impl: ModuleType, raw: str, value: bool) -> None:
+    assert parsers_impl.plain_bool(raw) is value
+
+
+@pytest.mark.parametrize("raw", ["", "t", "2", "truthy", " true", "nope"])
+def test_plain_bool_leaves_everything_else_to_msgspec(parsers_impl: ModuleType, raw: str) -> None:
+    assert parsers_impl.plain_bool(raw) is None

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -349,6 +350,25 @@ def test_generated_header_lists_agree(headers: list[Any], name: bytes) -> None:
 @given(PATH_BYTES)
 def test_generated_raw_paths_decode_alike(raw: bytes) -> None:
     agree("decode_path", raw)
+
+
+# Digits of several scripts, signs, separators and spaces: what a number may be misspelled with.
+NUMBERISH = st.lists(st.sampled_from(list("0123456789+-_. e١²") + ["x", "é"]), max_size=22).map("".join)
+
+
+@FAST
+@given(NUMBERISH | st.text(max_size=20))
+def test_generated_plain_ints_agree_with_each_other_and_with_msgspec(raw: str) -> None:
+    outcome = agree("plain_int", raw)
+    if outcome[1][1] is not None:
+        # A value the shortcut gives must be exactly what msgspec would have made of the string.
+        assert outcome == ("returned", _canonical(msgspec.convert(raw, int, strict=False)))
+
+
+@FAST
+@given(st.sampled_from(["true", "FALSE", "On", "off", "yes", "NO", "1", "0", "", "2", "truthy"]) | st.text(max_size=8))
+def test_generated_plain_bools_agree(raw: str) -> None:
+    agree("plain_bool", raw)
 
 
 @FAST
