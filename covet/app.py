@@ -349,8 +349,7 @@ class Covet(Scaffold):
             if not self._plain or scope["type"] != "http":
                 await self._stack(scope, receive, send)
                 return
-        request = Request(scope, receive, send, self.max_body_size, self.form_limits, self.body_timeout)
-        box = RequestBox(request)
+        box = RequestBox(scope, receive, send)  # the Request itself is made when first needed
         request_token = _request_var.set(box)
         ctx: RequestContext | None = None
         # Whether the response may have reached the client: after that a failure can only be
@@ -367,7 +366,7 @@ class Covet(Scaffold):
                 scope["path_params"] = params
                 scope["route"] = target
                 if target.body_limits is not None:
-                    request.use_limits(target.body_limits)
+                    box.get().use_limits(target.body_limits)
                 if target.direct:
                     # An async handler without hooks or dependencies: run it here, one coroutine
                     # layer less than _run_route, which handles everything else.
@@ -379,22 +378,22 @@ class Covet(Scaffold):
                         elif mode == CALL_PATH:
                             result = await plan.func(**params)
                         elif mode == CALL_EXTRACT:
-                            result = await plan.func(**extract(plan, request))
+                            result = await plan.func(**extract(plan, box.get()))
                         else:
-                            result = await plan.func(**await resolve(plan, request, None))
+                            result = await plan.func(**await resolve(plan, box.get(), None))
                         if isinstance(result, Response):
                             response = result
                         else:
                             response = to_response(result, plan.status_code, plan.encode)
                     except Exception as exc:
-                        response = await self._handle_exception(exc, request, target.scaffolds)
+                        response = await self._handle_exception(exc, box.get(), target.scaffolds)
                 else:
-                    response, ctx = await self._run_route(target, request)
+                    response, ctx = await self._run_route(target, box.get())
             elif kind == MOUNTED:
                 await self._call_mount(target, scope, receive, send)
                 return
             else:
-                response = await self._run_routing_failure(kind, target, request)
+                response = await self._run_routing_failure(kind, target, box.get())
             if type(response).__call__ is _send_whole:
                 # A body known in full: two sends, nothing that can fail between them but the server.
                 started = True
@@ -429,9 +428,10 @@ class Covet(Scaffold):
             # Re-raised so the server logs it and the test client can surface it.
             raise
         finally:
-            if request._form is not None:
+            request = box.request
+            if request is not None and request._form is not None:
                 await request.close()
-            box.request = None
+            box.empty()
             _request_var.reset(request_token)
 
     async def _run_route(self, route: Route, request: Request) -> tuple[Response, RequestContext | None]:

@@ -10,26 +10,49 @@ import contextvars
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .requests import Request
+from .types import Receive, Scope, Send
+
 if TYPE_CHECKING:
     from .app import Covet
-    from .requests import Request
 
 __all__ = ["request", "current_app", "current_request", "url_for"]
 
 class RequestBox:
-    """What the request context variable holds: a box around the request, emptied when it ends.
+    """What the request context variable holds: the makings of a request, emptied when it ends.
 
     Why not the request itself: a ContextVar keeps a reference to the last value set (a lookup
     cache), and a request references the server's connection objects through ``receive`` and
     ``send``. Kept alive past its end, every request's objects became work for the garbage
     collector: under uvicorn that was hundreds of collections a second and a p99 latency four times
     higher. An emptied box holds nothing.
+
+    Why the makings: many handlers never touch a :class:`Request` (no parameters, or only path
+    parameters), so the object is made on first use (``get``) by whatever needs it: a parameter, a
+    hook, an error handler or ``covet.request``.
     """
 
-    __slots__ = ("request",)
+    __slots__ = ("request", "makings")
 
-    def __init__(self, request: Request) -> None:
-        self.request: Request | None = request
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.request: Request | None = None
+        self.makings: tuple[Scope, Receive, Send] | None = (scope, receive, send)
+
+    def get(self) -> Request:
+        """The request, made now if nobody has asked for it yet."""
+        request = self.request
+        if request is None:
+            if self.makings is None:
+                raise RuntimeError("This request has ended.")
+            scope, receive, send = self.makings
+            app = scope["app"]
+            request = self.request = Request(
+                scope, receive, send, app.max_body_size, app.form_limits, app.body_timeout
+            )
+        return request
+
+    def empty(self) -> None:
+        self.request = self.makings = None
 
 
 _request_var: contextvars.ContextVar[RequestBox] = contextvars.ContextVar("covet.request")
@@ -39,15 +62,15 @@ _app_var: contextvars.ContextVar[Covet] = contextvars.ContextVar("covet.app")
 def current_request() -> Request | None:
     """The request being handled in this context, or None."""
     box = _request_var.get(None)
-    return None if box is None else box.request
+    return None if box is None or box.makings is None else box.get()
 
 
 def _current_app() -> Covet | None:
     # The app of the current request, else the app running its lifespan (requests do not set
     # _app_var: the request already knows its app).
-    current = current_request()
-    if current is not None:
-        return current.scope["app"]  # type: ignore[no-any-return]
+    box = _request_var.get(None)
+    if box is not None and box.makings is not None:
+        return box.makings[0]["app"]  # type: ignore[no-any-return]
     return _app_var.get(None)
 
 

@@ -453,6 +453,32 @@ def test_request_proxy_sees_its_own_request_under_concurrency() -> None:
     assert results == {0: "/slow/0", 1: "/slow/1", 2: "/slow/2"}
 
 
+def test_one_request_object_per_request_whoever_asks_first() -> None:
+    # The app makes the Request lazily; a hook, a parameter and the proxy must all get the same one.
+    from covet.globals import current_request
+
+    app = Covet()
+    seen: list[Any] = []
+
+    @app.before_request
+    async def remember(req: Request) -> None:
+        seen.append(req)
+
+    @app.get("/param")
+    async def param(req: Request) -> dict[str, Any]:
+        return {"same": req is current_request() is seen[-1]}
+
+    @app.get("/bare")
+    async def bare() -> dict[str, Any]:
+        first = current_request()
+        return {"same": first is current_request() is seen[-1], "path": request.path}
+
+    client = TestClient(app)
+    assert client.get("/param").json() == {"same": True}
+    assert client.get("/bare").json() == {"same": True, "path": "/bare"}
+    assert current_request() is None
+
+
 def test_request_proxy_outside_a_request_raises() -> None:
     with pytest.raises(RuntimeError, match="request"):
         request.path  # noqa: B018
