@@ -210,4 +210,5 @@ def plain_int(raw: str) -> int | None:
 
 def plain_bool(raw: str) -> bool | None:
     """The bool of a word FastAPI accepts in a query or header (``true``, ``off``, ``1``...), else None."""
-    return _PLAIN_BOOLS.get(raw.lower())
+    value = _PLAIN_BOOLS.get(raw)  # the usual lower-case spelling needs no lower()
+    return _PLAIN_BOOLS.get(raw.lower()) if value is None else value
