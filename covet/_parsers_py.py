@@ -50,25 +50,26 @@ def parse_query_string(raw: str | bytes, max_fields: int = DEFAULT_MAX_FIELDS) -
     space; invalid percent escapes and invalid UTF-8 are kept as replacement characters rather than
     failing the request. Empty fields are skipped; a key without ``=`` has the value ``""``.
     """
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", errors="replace")
-    if not raw:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if not text:
         return []
-    if raw.count("&") >= max_fields:
-        fields = [field for field in raw.split("&") if field]
+    if text.count("&") >= max_fields:
+        fields = [field for field in text.split("&") if field]
         if len(fields) > max_fields:
             raise ParseError(f"Too many query parameters: the limit is {max_fields}.")
     else:
-        fields = raw.split("&")
+        fields = text.split("&")
     pairs: list[tuple[str, str]] = []
+    escaped = "%" in text or "+" in text  # else no field needs unquoting: skip the per-field checks
     for field in fields:
         if not field:
             continue
         key, _, value = field.partition("=")
-        if "%" in key or "+" in key:
-            key = unquote_plus(key, errors="replace")
-        if "%" in value or "+" in value:
-            value = unquote_plus(value, errors="replace")
+        if escaped:
+            if "%" in key or "+" in key:
+                key = unquote_plus(key, errors="replace")
+            if "%" in value or "+" in value:
+                value = unquote_plus(value, errors="replace")
         pairs.append((key, value))
     return pairs
 

@@ -431,7 +431,7 @@ class Covet(Scaffold):
             request = box.request
             if request is not None and request._form is not None:
                 await request.close()
-            box.empty()
+            box.request = box.makings = None  # emptied (see RequestBox)
             _request_var.reset(request_token)
 
     async def _run_route(self, route: Route, request: Request) -> tuple[Response, RequestContext | None]:

@@ -51,9 +51,6 @@ class RequestBox:
             )
         return request
 
-    def empty(self) -> None:
-        self.request = self.makings = None
-
 
 _request_var: contextvars.ContextVar[RequestBox] = contextvars.ContextVar("covet.request")
 _app_var: contextvars.ContextVar[Covet] = contextvars.ContextVar("covet.app")

@@ -83,9 +83,9 @@ async def resolve(plan: EndpointPlan, request: Request, ctx: RequestContext | No
         for spec in plan.params:
             values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     elif plan.call_mode == CALL_BODY:
-        # Request data and a JSON body only: one coroutine less than _resolve_into.
-        values = _extract_into(plan.request_specs, request, errors, {})
-        await _read_json_body(plan, request, errors, values)
+        # Request data and a JSON body only: no coroutine but the body read.
+        values = _extract_into(plan.request_specs, request, errors, {}) if plan.request_specs else {}
+        _take_json_body(plan, request, await request.body(), errors, values)
     else:
         values = await _resolve_into(plan, request, ctx, errors)
     if errors:
@@ -121,8 +121,10 @@ def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, A
         return None
 
 
-async def _read_json_body(plan: EndpointPlan, request: Request, errors: list[dict[str, Any]], values: dict[str, Any]) -> None:
-    body = await request.body()
+def _take_json_body(
+    plan: EndpointPlan, request: Request, body: bytes, errors: list[dict[str, Any]], values: dict[str, Any]
+) -> None:
+    """Decode the (already read) body into the plan's body parameters."""
     if not body:
         if plan.body_required:
             errors.append(missing_error(["body"]))
@@ -257,7 +259,7 @@ async def _resolve_into(
             else:
                 values[spec.name] = raw
     if plan.body_params:
-        await _read_json_body(plan, request, errors, values)
+        _take_json_body(plan, request, await request.body(), errors, values)
     return values
 
 
