@@ -22,6 +22,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+# Absolute import: this file is also compiled as ``covet._speedups._router``.
+from covet.convertors import Convertor, IntegerConvertor
+
 __all__ = ["Matcher", "SegmentSpec", "STATIC", "PARAM", "PATTERN", "TAIL", "MAX_SEGMENTS"]
 
 #: Segment spec kinds. A spec is a tuple whose first item is one of these.
@@ -35,6 +38,22 @@ SegmentSpec = tuple[Any, ...]
 #: The deepest template accepted. Lookup recurses once per segment, so a template thousands of
 #: segments deep would exhaust the stack; no real URL scheme comes near this.
 MAX_SEGMENTS = 256
+
+
+# How a PARAM segment is checked. The stock str and int converters need no regex: a segment never
+# holds "/", so "[^/]+" is any non-empty segment, and "[0-9]+" is ASCII digits (what isdigit() says
+# of an ASCII string). Any other converter, or a subclass that changes either fact, uses its regex.
+_ANY_TEXT, _DIGITS, _REGEX = 0, 1, 2
+
+
+def _segment_rule(convertor: Any) -> int:
+    regex = convertor.pattern.pattern
+    convert = type(convertor).convert
+    if regex == "[^/]+" and convert is Convertor.convert:
+        return _ANY_TEXT
+    if regex == "[0-9]+" and convert is IntegerConvertor.convert:
+        return _DIGITS
+    return _REGEX
 
 
 class _Node:
@@ -73,11 +92,14 @@ class Matcher:
             key = spec[1]
             for entry in node.dynamic:
                 if entry[0] == kind and entry[1] == key:
-                    node = entry[-1]
+                    node = entry[4]
                     break
             else:
                 child = _Node()
-                node.dynamic.append([*spec, child])
+                if kind == PARAM:
+                    node.dynamic.append([*spec, child, _segment_rule(spec[3])])
+                else:
+                    node.dynamic.append([*spec, child])
                 node = child
             if kind == TAIL:
                 break
@@ -110,13 +132,27 @@ def _walk(
     for entry in node.dynamic:
         kind = entry[0]
         if kind == PARAM:
-            convertor = entry[3]
-            if not segment or not convertor.pattern.fullmatch(segment):
+            if not segment:
                 continue
-            try:
-                value = convertor.convert(segment)
-            except ValueError:
-                continue
+            rule = entry[5]
+            value: Any
+            if rule == _ANY_TEXT:
+                value = segment
+            elif rule == _DIGITS:
+                if not (segment.isascii() and segment.isdigit()):
+                    continue
+                try:
+                    value = int(segment)
+                except ValueError:  # past Python's 4300-digit limit
+                    continue
+            else:
+                convertor = entry[3]
+                if not convertor.pattern.fullmatch(segment):
+                    continue
+                try:
+                    value = convertor.convert(segment)
+                except ValueError:
+                    continue
             _walk(entry[4], segments, index + 1, count, (*params, (entry[2], value)), found)
         elif kind == PATTERN:
             converted = _convert_groups(entry[2].fullmatch(segment), entry[3])

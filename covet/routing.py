@@ -351,11 +351,13 @@ class Router:
             route = by_method.get(method)
             if route is not None:
                 return FOUND, route, {}
-        allowed: set[str] = set()
+        allowed: set[str] | None = None  # made only when a path matches without the method
         for values, params in self._matcher.lookup(path):
             for route in values:
                 if method in route.methods:
                     return FOUND, route, params
+                if allowed is None:
+                    allowed = set()
                 allowed |= route.methods
         if allowed:
             return METHOD_NOT_ALLOWED, allowed, None
