@@ -313,3 +313,30 @@ def test_many_pattern_siblings_beyond_regex_group_limits(router_impl: ModuleType
     assert m.lookup("/p123-7") == [([123], {"n": 7})]
     assert m.lookup("/p249-9") == [([249], {"n": 9})]
     assert m.lookup("/p250-9") == []
+
+
+def test_int_segments_are_ascii_digits_only(router_impl: ModuleType) -> None:
+    # The stock int converter is checked without its regex; it must still mean exactly [0-9]+.
+    m = router_impl.Matcher()
+    m.add([param(router_impl, "n", "int")], "int")
+    assert m.lookup("/0042") == [(["int"], {"n": 42})]
+    for segment in ("١٢", "²", "-1", "+1", "1.0", " 1", "1_0", "", "x"):
+        assert m.lookup(f"/{segment}") == [], segment
+
+
+def test_converter_subclasses_that_change_the_regex_or_conversion_keep_their_rules(router_impl: ModuleType) -> None:
+    from covet.convertors import IntegerConvertor, StringConvertor
+
+    class Lower(StringConvertor):
+        regex = "[a-z]+"
+
+    class Doubled(IntegerConvertor):
+        def convert(self, value: str) -> int:
+            return int(value) * 2
+
+    m = router_impl.Matcher()
+    m.add([static(router_impl, "l"), (router_impl.PARAM, "lower:w", "w", Lower())], "lower")
+    m.add([static(router_impl, "d"), (router_impl.PARAM, "doubled:n", "n", Doubled())], "doubled")
+    assert m.lookup("/l/abc") == [(["lower"], {"w": "abc"})]
+    assert m.lookup("/l/ABC") == []
+    assert m.lookup("/d/21") == [(["doubled"], {"n": 42})]
