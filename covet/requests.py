@@ -8,14 +8,15 @@ upload is refused with 413 after at most the limit has been read.
 from __future__ import annotations
 
 import asyncio
-from asyncio import _get_running_loop
-from collections.abc import AsyncGenerator, Awaitable, Generator
+from asyncio import _get_running_loop, current_task
+from collections.abc import AsyncGenerator
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
 
+from ._deadlines import deadlines_for
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .exceptions import ClientDisconnect, HTTPException
@@ -219,8 +220,8 @@ class Request(HTTPConnection):
         "_expected",
         "_received",
         "_body_done",
-        "_read_started",
-        "_native",
+        "_deadline",
+        "_deadlines",
     )
 
     def __init__(
@@ -302,10 +303,9 @@ class Request(HTTPConnection):
         self._received = 0
         self._body_done = False
         if self.body_timeout is not None:
-            # The clock starts at the first receive that has to wait (see _remaining): a body that
-            # is already there, the usual case, is read without looking at a clock at all.
-            self._read_started = 0.0
-            self._native = _get_running_loop() is not None  # asyncio (not trio) drives this request
+            self._deadline = monotonic() + self.body_timeout
+            loop = _get_running_loop()  # None under trio: reads wait in an anyio cancel scope instead
+            self._deadlines = None if loop is None else deadlines_for(loop)
 
     async def _next_chunk(self) -> bytes:
         """The next piece of the body (maybe empty); sets ``_body_done`` after the last one.
@@ -319,24 +319,28 @@ class Request(HTTPConnection):
             message, self._pending = self._pending, None
         elif timeout is None:
             message = await receive()
-        elif self._native:
-            # Start receive() by hand: a message that is already waiting (the usual case, small
-            # bodies arrive with the headers) is taken without arming any timer. Only a receive
-            # that has to wait gets one, for what is left of the timeout.
-            steps = receive().__await__()
-            if hasattr(steps, "send"):
-                try:
-                    waiting = steps.send(None)
-                except StopIteration as done:
-                    message = done.value
-                else:
-                    message = await _finish_within(_Resume(steps, waiting), self._remaining(timeout), timeout)
-            else:
-                # Some servers' awaitables (granian's, written in Rust) are plain iterators that
-                # cannot be driven by hand; they wait under the timer from the start.
-                message = await _finish_within(_Await(steps), self._remaining(timeout), timeout)
+        elif self._deadlines is not None:
+            # asyncio: register the wait with the loop's one timer (see covet._deadlines).
+            deadlines = self._deadlines
+            task = current_task()
+            assert task is not None
+            deadline = self._deadline
+            deadlines.reads[task] = deadline
+            if deadline < deadlines.when:
+                deadlines.arm(deadline)
+            try:
+                message = await receive()
+            except asyncio.CancelledError:
+                if task in deadlines.expired:
+                    deadlines.expired.discard(task)
+                    uncancel = getattr(task, "uncancel", None)  # Python 3.11+: count cancellations
+                    if uncancel is None or uncancel() == 0:
+                        raise _timed_out(timeout) from None
+                raise  # cancelled by someone else too: theirs wins
+            finally:
+                del deadlines.reads[task]
         else:
-            message = await _receive_within(receive, self._remaining(timeout), timeout)
+            message = await _receive_within(receive, self._deadline - monotonic(), timeout)
         kind = message["type"]
         if kind == "http.request":
             chunk: bytes = message.get("body", _EMPTY)
@@ -357,13 +361,6 @@ class Request(HTTPConnection):
             self._disconnected = True
             raise ClientDisconnect()
         return _EMPTY
-
-    def _remaining(self, timeout: float) -> float:
-        """Seconds left of ``body_timeout``, counted from the first receive that had to wait."""
-        now = monotonic()
-        if not self._read_started:
-            self._read_started = now
-        return timeout - (now - self._read_started)
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone away, checked without waiting.
@@ -455,85 +452,11 @@ def _timed_out(timeout: float) -> HTTPException:
     return HTTPException(408, f"Request body not received within body_timeout ({timeout:g} s).")
 
 
-async def _finish_within(rest: Awaitable[Message], remaining: float, timeout: float) -> Message:
-    """Finish a receive() that had to wait (asyncio), or raise 408 after ``remaining`` seconds.
-
-    The receive has already started, so no cancel scope may be entered around the rest of it (a
-    scope it opened itself would then close out of order). Instead a plain loop timer cancels the
-    task, and the cancellation is taken back here, as ``asyncio.timeout()`` does it.
-    """
-    task = asyncio.current_task()
-    assert task is not None
-    fired = False
-
-    def expire() -> None:
-        nonlocal fired
-        fired = True
-        task.cancel()
-
-    timer = asyncio.get_running_loop().call_later(max(remaining, 0.0), expire)
-    try:
-        return await rest
-    except asyncio.CancelledError:
-        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: count cancellation requests
-        if fired and (uncancel is None or uncancel() == 0):
-            raise _timed_out(timeout) from None
-        raise  # cancelled by someone else too: theirs wins
-    finally:
-        timer.cancel()
-
-
 async def _receive_within(receive: Receive, remaining: float, timeout: float) -> Message:
     """``await receive()`` under a cancel scope (event loops other than asyncio), else 408."""
     with anyio.move_on_after(remaining):
         return await receive()
     raise _timed_out(timeout)
-
-
-class _Await:
-    """Awaits an ``__await__`` iterator that was taken from an awaitable but not started."""
-
-    __slots__ = ("_steps",)
-
-    def __init__(self, steps: Generator[Any, Any, Message]) -> None:
-        self._steps = steps
-
-    def __await__(self) -> Generator[Any, Any, Message]:
-        return self._steps
-
-
-class _Resume:
-    """Awaiting this continues an awaitable that has already run up to its first suspension.
-
-    It passes what the suspended awaitable yields to the event loop and what the loop sends or
-    throws back, exactly as ``await`` would have, so cancellation reaches it the normal way.
-    """
-
-    __slots__ = ("_steps", "_first")
-
-    def __init__(self, steps: Generator[Any, Any, Message], first: Any) -> None:
-        self._steps = steps
-        self._first = first
-
-    def __await__(self) -> Generator[Any, Any, Message]:
-        steps = self._steps
-        request = self._first
-        while True:
-            try:
-                reply = yield request
-            except GeneratorExit:
-                steps.close()
-                raise
-            except BaseException as exc:
-                try:
-                    request = steps.throw(exc)
-                except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
-            else:
-                try:
-                    request = steps.send(reply)
-                except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
 
 
 class _Unset:

@@ -633,6 +633,48 @@ def test_body_timeout_leaves_other_cancellations_alone() -> None:
     assert sent == []
 
 
+def test_reads_on_one_loop_each_keep_their_own_deadline() -> None:
+    # All body reads of an asyncio loop share one timer (covet._deadlines). A long deadline
+    # registered first must not delay a shorter one, nor may the shorter one end the longer read.
+    import asyncio
+
+    app = Covet(body_timeout=5)
+
+    @app.post("/short", body_timeout=0.05)
+    async def short(request: Request) -> int:
+        return len(await request.body())  # pragma: no cover
+
+    @app.post("/long")
+    async def long(request: Request) -> int:
+        return len(await request.body())
+
+    def arriving_after(delay: float) -> Receive:
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(delay)
+            return {"type": "http.request", "body": b"abc", "more_body": False}
+
+        return receive
+
+    async def status_of(path: str, receive: Receive) -> int:
+        statuses: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await app(scope_for(path, []), receive, send)
+        return statuses[0]
+
+    async def main() -> list[int]:
+        long_read = asyncio.ensure_future(status_of("/long", arriving_after(0.2)))
+        await asyncio.sleep(0.01)  # the long deadline is registered (and the timer armed) first
+        return [await status_of("/short", arriving_after(10)), await long_read]
+
+    started = time.monotonic()
+    assert asyncio.run(main()) == [408, 200]
+    assert time.monotonic() - started < 2
+
+
 # --- disconnects --------------------------------------------------------------------------------------
 
 
@@ -978,3 +1020,18 @@ def test_body_is_read_from_servers_whose_awaitables_are_plain_iterators() -> Non
     anyio.run(app, scope, receive, send)
     assert sent[0]["status"] == 200
     assert sent[1]["body"] == b'{"size":5}'
+
+
+def test_each_event_loop_has_its_own_read_deadlines() -> None:
+    import asyncio
+
+    from covet._deadlines import deadlines_for
+
+    async def both() -> tuple[Any, Any]:
+        loop = asyncio.get_running_loop()
+        return deadlines_for(loop), deadlines_for(loop)
+
+    first, again = asyncio.run(both())
+    second, _ = asyncio.run(both())
+    assert first is again
+    assert second is not first and second.reads == {} and second.expired == set()

@@ -1,0 +1,80 @@
+"""Body-read deadlines on asyncio: one loop timer for all reads in flight, instead of one per read.
+
+Why: a timer per ``receive()`` (``asyncio.timeout``, ``call_later``) costs more than reading a small
+body, and finding out first whether a read will wait at all (driving ``receive()`` by hand) costs
+an exception. Here a read registers its task and deadline before it awaits ``receive()`` and
+unregisters after, two dict operations. A single timer per event loop, armed for the earliest
+deadline only while reads are registered, cancels every task whose deadline has passed; the read
+sees ``CancelledError``, finds its task in ``expired`` and answers 408 instead.
+
+Used by :meth:`covet.requests.Request._next_chunk` under asyncio; other event loops (trio) use an
+anyio cancel scope per wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import weakref
+from time import monotonic
+
+__all__ = ["ReadDeadlines", "deadlines_for"]
+
+
+class ReadDeadlines:
+    """The body reads waiting on one event loop, and the timer that expires them."""
+
+    __slots__ = ("loop", "reads", "expired", "when", "_timer", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        #: task -> deadline (``time.monotonic()`` seconds) of every read awaiting ``receive()``.
+        self.reads: dict[asyncio.Task[object], float] = {}
+        #: Tasks cancelled for missing their deadline; each read takes its own task back out.
+        self.expired: set[asyncio.Task[object]] = set()
+        #: When the timer fires (infinity while none is armed): a read only arms it when its own
+        #: deadline is earlier, so under steady load it is re-armed about once per timeout.
+        self.when = math.inf
+        self._timer: asyncio.TimerHandle | None = None
+
+    def arm(self, deadline: float) -> None:
+        """Make the timer fire no later than ``deadline``."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self.when = deadline
+        # call_later, not call_at: the loop's clock need not be time.monotonic() (uvloop's is not).
+        self._timer = self.loop.call_later(max(deadline - monotonic(), 0.0), self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        self.when = math.inf
+        now = monotonic()
+        nearest = math.inf
+        for task, deadline in list(self.reads.items()):
+            if deadline <= now:
+                if task not in self.expired:
+                    self.expired.add(task)
+                    task.cancel()
+            elif deadline < nearest:
+                nearest = deadline
+        if nearest < math.inf:
+            self.arm(nearest)
+
+
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadDeadlines] = weakref.WeakKeyDictionary()
+# The loop asked about last and its deadlines: a server runs one loop per process, so the weak
+# dictionary is consulted only when the loop changes (tests). Holds at most one loop alive.
+_last: tuple[asyncio.AbstractEventLoop | None, ReadDeadlines | None] = (None, None)
+
+
+def deadlines_for(loop: asyncio.AbstractEventLoop) -> ReadDeadlines:
+    """The :class:`ReadDeadlines` of ``loop``, made on first use."""
+    global _last
+    last_loop, last_deadlines = _last
+    if loop is last_loop and last_deadlines is not None:
+        return last_deadlines
+    deadlines = _by_loop.get(loop)
+    if deadlines is None:
+        deadlines = _by_loop[loop] = ReadDeadlines(loop)
+    _last = (loop, deadlines)
+    return deadlines
