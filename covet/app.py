@@ -25,7 +25,7 @@ from .datastructures import State
 from .exceptions import ClientDisconnect, HTTPException, RequestValidationError
 from .formparsers import DEFAULT_FORM_LIMITS, FormLimits
 from .globals import RequestBox, _app_var, _request_var, current_request
-from .params import CALL_EXTRACT, CALL_PATH, CALL_SIMPLE
+from .params import CALL_BODY, CALL_EXTRACT, CALL_PATH, CALL_SIMPLE
 from .requests import BodyLimits, Request, check_body_timeout, check_form_limits, check_max_body_size
 from .resolution import AppDependencies, RequestContext, extract, resolve
 from .responses import JSONResponse, RedirectResponse, Response, to_response
@@ -379,6 +379,9 @@ class Covet(Scaffold):
                             result = await plan.func(**params)
                         elif mode == CALL_EXTRACT:
                             result = await plan.func(**extract(plan, box.get()))
+                        elif mode == CALL_BODY:
+                            request = box.get()
+                            result = await plan.func(**extract(plan, request, await request.body()))
                         else:
                             result = await plan.func(**await resolve(plan, box.get(), None))
                         if isinstance(result, Response):
@@ -428,9 +431,9 @@ class Covet(Scaffold):
             # Re-raised so the server logs it and the test client can surface it.
             raise
         finally:
-            request = box.request
-            if request is not None and request._form is not None:
-                await request.close()
+            made = box.request
+            if made is not None and made._form is not None:
+                await made.close()
             box.request = box.makings = None  # emptied (see RequestBox)
             _request_var.reset(request_token)
 

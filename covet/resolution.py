@@ -83,9 +83,7 @@ async def resolve(plan: EndpointPlan, request: Request, ctx: RequestContext | No
         for spec in plan.params:
             values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     elif plan.call_mode == CALL_BODY:
-        # Request data and a JSON body only: no coroutine but the body read.
-        values = _extract_into(plan.request_specs, request, errors, {}) if plan.request_specs else {}
-        _take_json_body(plan, request, await request.body(), errors, values)
+        return extract(plan, request, await request.body())
     else:
         values = await _resolve_into(plan, request, ctx, errors)
     if errors:
@@ -93,10 +91,15 @@ async def resolve(plan: EndpointPlan, request: Request, ctx: RequestContext | No
     return values
 
 
-def extract(plan: EndpointPlan, request: Request) -> dict[str, Any]:
-    """``resolve`` for a plan that only reads the request (``CALL_EXTRACT``): no await needed."""
+def extract(plan: EndpointPlan, request: Request, body: bytes | None = None) -> dict[str, Any]:
+    """``resolve`` without awaits, for plans that need none once the body is read.
+
+    That is ``CALL_EXTRACT`` plans (request data only) and ``CALL_BODY`` plans given the ``body``.
+    """
     errors: list[dict[str, Any]] = []
-    values = _extract_into(plan.request_specs, request, errors, {})
+    values = _extract_into(plan.request_specs, request, errors, {}) if plan.request_specs else {}
+    if body is not None:
+        _take_json_body(plan, request, body, errors, values)
     if errors:
         raise RequestValidationError(errors)
     return values
