@@ -116,6 +116,8 @@ CASES = [
     Case(f"`parse_content_type` (`{CONTENT_TYPE}`)", _parser("parse_content_type", CONTENT_TYPE)),
     Case("`find_header`, `content-type` 9th of 10 headers", _parser("find_header", HEADERS, b"content-type")),
     Case("`parse_accept`, Firefox's `Accept`", _parser("parse_accept", BROWSER_ACCEPT)),
+    Case("`plain_int` (`12345`)", _parser("plain_int", "12345")),
+    Case("`plain_bool` (`true`)", _parser("plain_bool", "true")),
 ]
 
 
