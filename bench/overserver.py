@@ -58,6 +58,8 @@ class ServerRun:
     warnings: list[str] = field(default_factory=list)
     rps: dict[str, float] = field(default_factory=dict)
     p99_ms: dict[str, float] = field(default_factory=dict)
+    #: raw's requests/s, loaded right before this framework on each scenario: the ratio's floor.
+    floor_rps: dict[str, float] = field(default_factory=dict)
 
 
 def load_tool_problems(server_cpu: int, load_cpu: int) -> list[str]:
@@ -185,62 +187,56 @@ def _stop(process: subprocess.Popen[bytes]) -> str:
     return stderr.decode(errors="replace")
 
 
-def serve_and_load(
-    server: str,
-    framework: str,
-    scenarios: Sequence[Scenario],
-    *,
-    decoys: int,
-    duration: int,
-    warmup: int,
-    connections: int,
-    server_cpu: int,
-    load_cpu: int,
-) -> ServerRun:
-    """Start ``framework``'s app under ``server``, check every answer, then load each scenario."""
-    run = ServerRun(server, framework)
-    module = FRAMEWORKS["covet" if framework == COVET_PURE else framework]
-    env = dict(os.environ, BENCH_DECOYS=str(decoys), PYTHONPATH=str(BENCH))
-    env.pop("COVET_NO_EXTENSIONS", None)
-    if framework == COVET_PURE:
-        env["COVET_NO_EXTENSIONS"] = "1"
-    port = _free_port()
-    command = ["taskset", "-c", str(server_cpu), *server_command(server, module, port)]
-    process = subprocess.Popen(command, cwd=BENCH, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        failure = _wait_for_port(port, process)
-        if failure is not None:
-            run.error = failure
-            return run
+class _Served:
+    """One app under one server process, pinned to the server CPU, with its answers checked."""
+
+    def __init__(self, server: str, framework: str, scenarios: Sequence[Scenario], decoys: int, cpu: int) -> None:
+        self.run = ServerRun(server, framework)
+        self.port = _free_port()
+        module = FRAMEWORKS["covet" if framework == COVET_PURE else framework]
+        env = dict(os.environ, BENCH_DECOYS=str(decoys), PYTHONPATH=str(BENCH))
+        env.pop("COVET_NO_EXTENSIONS", None)
+        if framework == COVET_PURE:
+            env["COVET_NO_EXTENSIONS"] = "1"
+        command = ["taskset", "-c", str(cpu), *server_command(server, module, self.port)]
+        self.process = subprocess.Popen(command, cwd=BENCH, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.run.error = _wait_for_port(self.port, self.process)
+        if self.run.error is None:
+            self._check(scenarios, decoys)
+
+    def _check(self, scenarios: Sequence[Scenario], decoys: int) -> None:
         for scenario in (*scenarios, *CHECKS, last_decoy_check(decoys)):
             try:
-                found = list(problems(scenario, ask_http(port, scenario)))
+                found = list(problems(scenario, ask_http(self.port, scenario)))
             except Exception as exc:
                 found = [f"raised {type(exc).__name__}: {exc}"]
             if found and scenario in scenarios:
-                run.wrong[scenario.name] = found
+                self.run.wrong[scenario.name] = found
             elif found:
-                run.warnings.append(f"{scenario.name} check {scenario.target} failed: " + "; ".join(found))
-        for scenario in scenarios:
-            if scenario.name in run.wrong:
-                continue
-            try:
-                if warmup > 0:
-                    run_wrk(port, scenario, warmup, connections, load_cpu)
-                rps, p99, errors = parse_wrk(run_wrk(port, scenario, duration, connections, load_cpu))
-            except Exception as exc:
-                run.wrong[scenario.name] = [f"load failed: {type(exc).__name__}: {exc}"]
-                continue
-            if any(e.startswith("Non-2xx") for e in errors):
-                run.wrong[scenario.name] = [f"under load: {'; '.join(errors)}"]
-                continue
-            run.warnings += [f"{scenario.name} under load: {e}" for e in errors]
-            run.rps[scenario.name], run.p99_ms[scenario.name] = rps, p99
-    finally:
-        stderr = _stop(process)
+                self.run.warnings.append(f"{scenario.name} check {scenario.target} failed: " + "; ".join(found))
+
+    def ready_for(self, scenario: Scenario) -> bool:
+        return self.run.error is None and scenario.name not in self.run.wrong
+
+    def load(self, scenario: Scenario, duration: int, warmup: int, connections: int, cpu: int) -> tuple[float, float] | None:
+        """wrk's requests/s and p99 for ``scenario``, or None (recorded as wrong) if loading failed."""
+        try:
+            if warmup > 0:
+                run_wrk(self.port, scenario, warmup, connections, cpu)
+            rps, p99, errors = parse_wrk(run_wrk(self.port, scenario, duration, connections, cpu))
+        except Exception as exc:
+            self.run.wrong[scenario.name] = [f"load failed: {type(exc).__name__}: {exc}"]
+            return None
+        if any(e.startswith("Non-2xx") for e in errors):
+            self.run.wrong[scenario.name] = [f"under load: {'; '.join(errors)}"]
+            return None
+        self.run.warnings += [f"{scenario.name} under load: {e}" for e in errors]
+        return rps, p99
+
+    def stop(self) -> None:
+        stderr = _stop(self.process)
         if "Traceback" in stderr:
-            run.warnings.append("the server logged a traceback: " + stderr.strip().splitlines()[-1])
-    return run
+            self.run.warnings.append("the server logged a traceback: " + stderr.strip().splitlines()[-1])
 
 
 def run_servers(
@@ -256,26 +252,48 @@ def run_servers(
     load_cpu: int = 1,
     progress: bool = True,
 ) -> list[ServerRun]:
-    """Every framework under every server, one after another; raw first so each ratio has its floor."""
+    """Every framework under every server, each scenario loaded right after raw's, in pairs.
+
+    The raw app's server stays up for the whole server pass, and raw is loaded again immediately
+    before every framework on every scenario, so each ratio compares two loads seconds apart. A
+    noisy neighbour that comes and goes over the minutes a pass takes then shifts both sides of a
+    ratio instead of one. raw's own row shows the median of its loads.
+    """
     scenarios = [s for s in SCENARIOS if s.name in scenario_names]
-    runs = []
+    runs: list[ServerRun] = []
     for server in servers:
-        for framework in (FLOOR, *(f for f in frameworks if f != FLOOR)):
-            if progress:
-                print(f"  {server}: {framework} ...", file=sys.stderr, flush=True)
-            runs.append(
-                serve_and_load(
-                    server,
-                    framework,
-                    scenarios,
-                    decoys=decoys,
-                    duration=duration,
-                    warmup=warmup,
-                    connections=connections,
-                    server_cpu=server_cpu,
-                    load_cpu=load_cpu,
-                )
-            )
+        first = len(runs)  # where raw's row goes, once its loads are all in
+        if progress:
+            print(f"  {server}: {FLOOR} ...", file=sys.stderr, flush=True)
+        floor = _Served(server, FLOOR, scenarios, decoys, server_cpu)
+        loads: dict[str, list[tuple[float, float]]] = {s.name: [] for s in scenarios}
+        try:
+            for framework in (f for f in frameworks if f != FLOOR):
+                if progress:
+                    print(f"  {server}: {framework} (paired with {FLOOR}) ...", file=sys.stderr, flush=True)
+                served = _Served(server, framework, scenarios, decoys, server_cpu)
+                try:
+                    for scenario in scenarios:
+                        if not (floor.ready_for(scenario) and served.ready_for(scenario)):
+                            continue
+                        base = floor.load(scenario, duration, warmup, connections, load_cpu)
+                        mine = served.load(scenario, duration, warmup, connections, load_cpu)
+                        if base is None or mine is None:
+                            continue
+                        loads[scenario.name].append(base)
+                        served.run.floor_rps[scenario.name] = base[0]
+                        served.run.rps[scenario.name], served.run.p99_ms[scenario.name] = mine
+                finally:
+                    served.stop()
+                runs.append(served.run)
+        finally:
+            floor.stop()
+        for name, measured in loads.items():
+            if measured:
+                floor.run.rps[name] = statistics.median(rps for rps, _ in measured)
+                floor.run.p99_ms[name] = statistics.median(p99 for _, p99 in measured)
+                floor.run.floor_rps[name] = floor.run.rps[name]
+        runs.insert(first, floor.run)
     return runs
 
 
@@ -284,14 +302,13 @@ def server_report(runs: Sequence[ServerRun], scenario_names: Sequence[str], labe
     out: list[str] = []
     for server in dict.fromkeys(run.server for run in runs):
         mine = [run for run in runs if run.server == server and run.error is None]
-        floor = next((run for run in mine if run.framework == FLOOR), None)
         rps_rows: list[list[str]] = []
         p99_rows: list[list[str]] = []
         for run in mine:
             rps_cells, ratios, p99_cells = [], [], []
             for name in scenario_names:
                 rps = run.rps.get(name)
-                base = floor.rps.get(name) if floor is not None else None
+                base = run.floor_rps.get(name)
                 if rps is None:
                     rps_cells.append("WRONG" if name in run.wrong else "n/a")
                     p99_cells.append("WRONG" if name in run.wrong else "n/a")
@@ -305,7 +322,7 @@ def server_report(runs: Sequence[ServerRun], scenario_names: Sequence[str], labe
             rps_rows.append([run.framework, *rps_cells, f"{geo:.2f}x" if geo is not None else "n/a"])
             p99_rows.append([run.framework, *p99_cells])
         out += [
-            f"{labels.get(server, server)}: requests/s (ratio to raw under the same server; higher is better)",
+            f"{labels.get(server, server)}: requests/s (ratio to raw loaded just before, same server; higher is better)",
             "",
             table(["framework", *scenario_names, "geo-mean ratio"], rps_rows),
             "",
@@ -324,14 +341,13 @@ SERVER_TARGET = 0.9
 def server_targets(runs: Sequence[ServerRun], scenario_names: Sequence[str]) -> list[str]:
     """covet's requests/s as a share of raw's on plaintext and JSON under uvicorn, against 0.9x."""
     lines = []
-    floor = next((r for r in runs if r.server == "uvicorn" and r.framework == FLOOR), None)
     for run in runs:
-        if run.server != "uvicorn" or not run.framework.startswith("covet") or floor is None:
+        if run.server != "uvicorn" or not run.framework.startswith("covet"):
             continue
         for name in ("plaintext", "json"):
             if name not in scenario_names:
                 continue
-            rps, base = run.rps.get(name), floor.rps.get(name)
+            rps, base = run.rps.get(name), run.floor_rps.get(name)
             if rps is None or not base:
                 lines.append(f"- {run.framework} {name} under uvicorn: n/a")
                 continue

@@ -366,7 +366,7 @@ class Covet(Scaffold):
                 scope["path_params"] = params
                 scope["route"] = target
                 if target.body_limits is not None:
-                    box.get().use_limits(target.body_limits)
+                    box.get()._use_limits(target.body_limits)
                 if target.direct:
                     # An async handler without hooks or dependencies: run it here, one coroutine
                     # layer less than _run_route, which handles everything else.

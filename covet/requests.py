@@ -151,7 +151,7 @@ class BodyLimits:
 
     The app holds the defaults (``Covet(max_body_size=..., form_limits=..., body_timeout=...)``);
     a route that sets any of them as route options gets its own ``BodyLimits``, resolved once when
-    it is registered and handed to the request (``Request.use_limits``) when the route matches.
+    it is registered and handed to the request (``Request._use_limits``) when the route matches.
     """
 
     __slots__ = ("max_body_size", "form_limits", "body_timeout")
@@ -263,7 +263,7 @@ class Request(HTTPConnection):
         raw = find_header(self.scope["headers"], b"content-type")
         return parse_content_type(raw.decode("latin-1"))[0] if raw else ""
 
-    def use_limits(self, limits: BodyLimits) -> None:
+    def _use_limits(self, limits: BodyLimits) -> None:
         """Read the body under ``limits`` instead (the app calls this for routes with their own)."""
         self.max_body_size = limits.max_body_size
         self.form_limits = limits.form_limits
