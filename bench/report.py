@@ -181,33 +181,49 @@ def deps_report(rows: Sequence[Row]) -> list[str]:
 
 
 def sweep_report(rows: Sequence[Row], counts: Sequence[int]) -> str:
-    """params µs at each decoy count and the ratios to the first count, each framework in one process."""
+    """params µs at each decoy count and the ratios to the first count, each framework in one process.
+
+    Two ratios per count: the plain one, and the same divided by raw's, raw being timed beside the
+    framework in the same process with the same number of decoys. raw's own routing does not
+    depend on the decoys (a dict keyed by the first segment), so its ratio is the machine drifting
+    and the heap growing while the big apps exist; the corrected ratio removes both and is the one
+    the target is checked against.
+    """
     base = counts[0]
     names: list[str] = []
     for row in rows:
         if row.name not in names:
             names.append(row.name)
-    header = ["framework", *(f"{n:,} decoys µs" for n in counts), *(f"{n:,}/{base:,}" for n in counts[1:])]
+    header = [
+        "framework",
+        *(f"{n:,} decoys µs" for n in counts),
+        *(f"{n:,}/{base:,}" for n in counts[1:]),
+        *(f"{n:,}/{base:,} over raw's" for n in counts[1:]),
+    ]
     lines: list[list[str]] = []
     verdicts: list[str] = []
     for name in names:
         by_count = {row.decoys: row for row in rows if row.name == name and row.error is None}
         medians = [by_count[n].median("params") if n in by_count else None for n in counts]
+        to_raw = [by_count[n].ratio("params") if n in by_count else None for n in counts]
         cells = [f"{m:.2f}" if m is not None else "n/a" for m in medians]
-        first = medians[0]
+        first, first_to_raw = medians[0], to_raw[0]
         ratios = [m / first if m is not None and first else None for m in medians[1:]]
+        corrected = [r / first_to_raw if r is not None and first_to_raw else None for r in to_raw[1:]]
         cells += [f"{r:.2f}x" if r is not None else "n/a" for r in ratios]
+        cells += [f"{r:.2f}x" if r is not None else "n/a" for r in corrected]
         lines.append([name, *cells])
-        if name.startswith("covet") and all(r is not None for r in ratios):
-            worst = max(r for r in ratios if r is not None)
+        if name.startswith("covet") and all(r is not None for r in corrected):
+            worst = max(r for r in corrected if r is not None)
             verdict = "meets" if worst <= SWEEP_TARGET else "misses"
             verdicts.append(
-                f"{name}: worst ratio {worst:.2f}x, {verdict} the target of at most {SWEEP_TARGET:.2f}x"
+                f"{name}: worst ratio over raw's {worst:.2f}x, {verdict} the target of at most {SWEEP_TARGET:.2f}x"
             )
     return "\n".join(
         [
             f"params (GET /users/42/posts/hello-world) with more dynamic decoys registered before it; "
-            f"ratios are to {base:,} decoys, timed in the same process (lower is better)",
+            f"ratios are to {base:,} decoys, timed in the same process, then divided by raw's same ratio "
+            f"(lower is better)",
             "",
             table(header, lines),
             *([""] + verdicts if verdicts else []),
