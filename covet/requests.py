@@ -339,6 +339,9 @@ class Request(HTTPConnection):
                 raise  # cancelled by someone else too: theirs wins
             finally:
                 del deadlines.reads[task]
+                if deadlines.expired:
+                    # A receive() that swallowed the cancellation returned anyway: forget the task.
+                    deadlines.expired.discard(task)
         else:
             message = await _receive_within(receive, self._deadline - monotonic(), timeout)
         kind = message["type"]

@@ -1035,3 +1035,36 @@ def test_each_event_loop_has_its_own_read_deadlines() -> None:
     second, _ = asyncio.run(both())
     assert first is again
     assert second is not first and second.reads == {} and second.expired == set()
+
+
+def test_a_receive_that_swallows_the_timeout_leaves_nothing_behind() -> None:
+    import asyncio
+
+    from covet._deadlines import deadlines_for
+
+    app = Covet(body_timeout=0.05)
+
+    @app.post("/")
+    async def handler(request: Request) -> int:
+        return len(await request.body())
+
+    async def stubborn() -> dict[str, Any]:
+        try:
+            await asyncio.sleep(0.5)
+        except asyncio.CancelledError:
+            pass  # a misbehaving server that ignores cancellation
+        return {"type": "http.request", "body": b"ab", "more_body": False}
+
+    async def main() -> tuple[list[int], Any]:
+        statuses: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await app(scope_for("/", []), stubborn, send)
+        return statuses, deadlines_for(asyncio.get_running_loop())
+
+    statuses, deadlines = asyncio.run(main())
+    assert statuses == [200]
+    assert deadlines.reads == {} and deadlines.expired == set()
