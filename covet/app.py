@@ -451,10 +451,7 @@ class Covet(Scaffold):
                 else:
                     if plan.has_dependencies or plan.has_background:
                         ctx = RequestContext(request)
-                    if plan.call_mode == CALL_EXTRACT:
-                        kwargs = extract(plan, request)
-                    else:
-                        kwargs = await resolve(plan, request, ctx)
+                    kwargs = await resolve(plan, request, ctx)
                     if plan.is_async:
                         result = await func(**kwargs)
                     else:

@@ -320,10 +320,10 @@ def missing_error(loc: list[Any]) -> dict[str, Any]:
 PATH, REQUEST, BACKGROUND, DEPENDS, QUERY, HEADER, COOKIE, BODY, FORM, FILE, CONNECTION = range(11)
 _REQUEST_KINDS = frozenset({PATH, QUERY, HEADER, COOKIE, REQUEST, CONNECTION})
 
-#: How the app calls a handler, fixed when the plan is finished (cheapest first):
+#: How the app calls a handler that runs inline, fixed when the plan is finished (cheapest first):
 #: ``func()``; ``func(**path_params)``; ``func(**extract(...))`` (no await to find the arguments);
-#: ``func(**await resolve(...))``, where ``CALL_BODY`` marks plans that take request data and a
-#: JSON body but no dependencies, forms or background tasks (resolve has a shorter way for them).
+#: ``func(**extract(..., await request.body()))`` for request data plus a JSON body;
+#: ``func(**await resolve(...))``. ``resolve`` handles every plan; the others are shortcuts.
 CALL_SIMPLE, CALL_PATH, CALL_EXTRACT, CALL_BODY, CALL_RESOLVE = range(5)
 _SOURCE_KINDS = {"query": QUERY, "header": HEADER, "cookie": COOKIE, "body": BODY, "form": FORM, "file": FILE}
 

@@ -25,7 +25,6 @@ from .exceptions import HTTPException, RequestValidationError
 from .params import (
     BACKGROUND,
     BODY,
-    CALL_BODY,
     COOKIE,
     DEPENDS,
     FILE,
@@ -82,8 +81,6 @@ async def resolve(plan: EndpointPlan, request: Request, ctx: RequestContext | No
         values = {}
         for spec in plan.params:
             values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
-    elif plan.call_mode == CALL_BODY:
-        return extract(plan, request, await request.body())
     else:
         values = await _resolve_into(plan, request, ctx, errors)
     if errors:
@@ -212,11 +209,7 @@ def _extract_into(
         if raw is _ABSENT:
             continue
         if spec.convert:
-            fast = spec.fast
-            value = fast(raw) if fast is not None and type(raw) is str else None
-            if value is None:
-                value = _convert(spec, raw, [_LOC_NAMES[kind], spec.key], errors)
-            values[spec.name] = value
+            values[spec.name] = _convert(spec, raw, [_LOC_NAMES[kind], spec.key], errors)
         else:
             values[spec.name] = raw
     return values

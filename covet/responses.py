@@ -768,11 +768,7 @@ def _json_response(body: bytes, status: int, headers: Mapping[str, str] | None) 
             _wrap_headers(response.raw_headers).update(headers)
         response._init_headers()
     else:
-        length = len(body)
-        response.raw_headers = [
-            _CONTENT_LENGTHS[length] if length < 1024 else _content_length(length),
-            _JSON_CONTENT_TYPE,
-        ]
+        response.raw_headers = [_content_length(len(body)), _JSON_CONTENT_TYPE]
     return response
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "STATIC_DECOYS",
     "Item",
     "dynamic_decoy_prefixes",
+    "nested_dependencies",
     "query_bool",
     "static_decoy_paths",
 ]
@@ -85,3 +86,16 @@ def dynamic_decoy_prefixes() -> list[str]:
 def static_decoy_paths() -> list[str]:
     """Return the static decoy paths, identical in every framework's syntax."""
     return [f"/pages/page{i}" for i in range(STATIC_DECOYS)]
+
+
+async def _dep1() -> int:
+    return 1
+
+
+async def _dep2() -> int:
+    return await _dep1() + 1
+
+
+async def nested_dependencies() -> int:
+    """``/deps3``'s work for apps without dependency injection: three nested awaits, DEPS_VALUE."""
+    return await _dep2() + 1

@@ -19,7 +19,7 @@ from blacksheep.exceptions import BadRequestFormat
 from blacksheep.server.routing import Router
 from pydantic import BaseModel, Field, ValidationError
 
-from apps._shared import DECOY_BODY, MESSAGE, dynamic_decoy_prefixes, static_decoy_paths
+from apps._shared import DECOY_BODY, MESSAGE, dynamic_decoy_prefixes, nested_dependencies, static_decoy_paths
 
 __all__ = ["app"]
 
@@ -77,21 +77,9 @@ async def deps0() -> dict[str, Any]:
     return {"v": v}
 
 
-async def dep1() -> int:
-    return 1
-
-
-async def dep2() -> int:
-    return await dep1() + 1
-
-
-async def dep3() -> int:
-    return await dep2() + 1
-
-
 @app.router.get("/deps3")
 async def deps3() -> dict[str, Any]:
-    return {"v": await dep3()}
+    return {"v": await nested_dependencies()}
 
 
 async def static_decoy() -> Response:

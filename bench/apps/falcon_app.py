@@ -16,7 +16,14 @@ import falcon
 import falcon.asgi
 import msgspec
 
-from apps._shared import DECOY_BODY, MESSAGE, Item, dynamic_decoy_prefixes, static_decoy_paths
+from apps._shared import (
+    DECOY_BODY,
+    MESSAGE,
+    Item,
+    dynamic_decoy_prefixes,
+    nested_dependencies,
+    static_decoy_paths,
+)
 
 __all__ = ["app"]
 
@@ -81,21 +88,9 @@ class Deps0:
         resp.media = {"v": v}
 
 
-async def dep1() -> int:
-    return 1
-
-
-async def dep2() -> int:
-    return await dep1() + 1
-
-
-async def dep3() -> int:
-    return await dep2() + 1
-
-
 class Deps3:
     async def on_get(self, req: Request, resp: Response) -> None:
-        resp.media = {"v": await dep3()}
+        resp.media = {"v": await nested_dependencies()}
 
 
 class StaticDecoy:

@@ -24,6 +24,7 @@ from apps._shared import (
     MESSAGE,
     Item,
     dynamic_decoy_prefixes,
+    nested_dependencies,
     query_bool,
     static_decoy_paths,
 )
@@ -120,20 +121,8 @@ async def _deps0(scope: Scope, receive: Receive, params: dict[str, Any]) -> tupl
     return 200, _JSON, _encode_json({"v": v})
 
 
-async def _dep1() -> int:
-    return 1
-
-
-async def _dep2() -> int:
-    return await _dep1() + 1
-
-
-async def _dep3() -> int:
-    return await _dep2() + 1
-
-
 async def _deps3(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
-    return 200, _JSON, _encode_json({"v": await _dep3()})
+    return 200, _JSON, _encode_json({"v": await nested_dependencies()})
 
 
 async def _decoy(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:

@@ -19,6 +19,7 @@ from apps._shared import (
     MESSAGE,
     Item,
     dynamic_decoy_prefixes,
+    nested_dependencies,
     query_bool,
     static_decoy_paths,
 )
@@ -69,20 +70,8 @@ async def deps0(request: Request) -> JSONResponse:
     return JSONResponse({"v": v})
 
 
-async def dep1() -> int:
-    return 1
-
-
-async def dep2() -> int:
-    return await dep1() + 1
-
-
-async def dep3() -> int:
-    return await dep2() + 1
-
-
 async def deps3(request: Request) -> JSONResponse:
-    return JSONResponse({"v": await dep3()})
+    return JSONResponse({"v": await nested_dependencies()})
 
 
 async def decoy(request: Request) -> PlainTextResponse:
