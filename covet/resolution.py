@@ -106,7 +106,8 @@ def extract(plan: EndpointPlan, request: Request, body: bytes | None = None) -> 
 _BOOL_WORDS = {"true": "true", "false": "false", "yes": "true", "no": "false", "on": "true", "off": "false", "1": "true", "0": "false"}
 
 
-def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, Any]]) -> Any:
+def _convert(spec: ParamSpec, raw: Any, where: str, errors: list[dict[str, Any]]) -> Any:
+    """``raw`` as the parameter's type; a failure is recorded at ``[where, spec.key]``."""
     fast = spec.fast
     if fast is not None and type(raw) is str:
         value = fast(raw)
@@ -117,7 +118,7 @@ def _convert(spec: ParamSpec, raw: Any, loc: list[Any], errors: list[dict[str, A
     try:
         return msgspec.convert(raw, spec.annotation, strict=False)
     except msgspec.ValidationError as exc:
-        errors.append(validation_error(exc, loc))
+        errors.append(validation_error(exc, [where, spec.key]))
         return None
 
 
@@ -187,7 +188,7 @@ def _extract_into(
         kind = spec.kind
         if kind == PATH:
             raw = request.scope["path_params"][spec.key]
-            values[spec.name] = _convert(spec, raw, ["path", spec.key], errors) if spec.convert else raw
+            values[spec.name] = _convert(spec, raw, "path", errors) if spec.convert else raw
             continue
         if kind == QUERY:
             if query is None:
@@ -209,7 +210,7 @@ def _extract_into(
         if raw is _ABSENT:
             continue
         if spec.convert:
-            values[spec.name] = _convert(spec, raw, [_LOC_NAMES[kind], spec.key], errors)
+            values[spec.name] = _convert(spec, raw, _LOC_NAMES[kind], errors)
         else:
             values[spec.name] = raw
     return values
@@ -251,7 +252,7 @@ async def _resolve_into(
                 else:
                     values[spec.name] = raw
             elif spec.convert:
-                values[spec.name] = _convert(spec, raw, ["body", spec.key], errors)
+                values[spec.name] = _convert(spec, raw, "body", errors)
             else:
                 values[spec.name] = raw
     if plan.body_params:
