@@ -5,9 +5,20 @@ body, and finding out first whether a read will wait at all (driving ``receive()
 an exception. Here a read registers its task and deadline before it awaits ``receive()`` and
 unregisters after, two dict operations. A single timer per event loop, armed for the earliest
 deadline only while reads are registered, cancels every task whose deadline has passed; the read
-sees ``CancelledError``, finds its task in ``expired`` and answers 408 instead.
+sees ``CancelledError``, finds its task in ``expired`` and answers 408 instead. A read looks
+like this::
 
-Used by :meth:`covet.requests.Request._next_chunk` under asyncio; other event loops (trio) use an
+    task = deadlines.enter(deadline)
+    try:
+        message = await receive()
+    except asyncio.CancelledError:
+        if deadlines.timed_out(task):
+            raise HTTPException(408, ...) from None
+        raise
+    finally:
+        deadlines.leave(task)
+
+Used by the body reads of :mod:`covet.requests` under asyncio; other event loops (trio) use an
 anyio cancel scope per wait.
 """
 
@@ -15,10 +26,20 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import weakref
 from time import monotonic
 
 __all__ = ["ReadDeadlines", "deadlines_for"]
+
+if sys.version_info >= (3, 12):
+    _task_of = asyncio.current_task  # written in C since 3.12
+else:
+    # asyncio.current_task(loop) is a Python function up to 3.11 that looks the loop up in this
+    # dict (the C task implementation's own); one read of it directly is a third of the cost.
+    from asyncio.tasks import _current_tasks  # type: ignore[attr-defined]
+
+    _task_of = _current_tasks.get
 
 
 class ReadDeadlines:
@@ -36,6 +57,35 @@ class ReadDeadlines:
         #: deadline is earlier, so under steady load it is re-armed about once per timeout.
         self.when = math.inf
         self._timer: asyncio.TimerHandle | None = None
+
+    def enter(self, deadline: float) -> asyncio.Task[object]:
+        """Register the current task's read, to be cancelled if still waiting at ``deadline``."""
+        task: asyncio.Task[object] | None = _task_of(self.loop)
+        if task is None:
+            raise RuntimeError("covet reads request bodies inside an asyncio task.")
+        self.reads[task] = deadline
+        if deadline < self.when:
+            self.arm(deadline)
+        return task
+
+    def leave(self, task: asyncio.Task[object]) -> None:
+        """Unregister ``task``'s read, however it ended."""
+        del self.reads[task]
+        if self.expired:
+            # A receive() that swallowed the cancellation returned anyway: forget the task.
+            self.expired.discard(task)
+
+    def timed_out(self, task: asyncio.Task[object]) -> bool:
+        """Whether ``task``'s cancellation was this timer's doing and no one else's.
+
+        Called on ``CancelledError``: True means answer 408; False means re-raise (someone else
+        cancelled the task, and their cancellation wins).
+        """
+        if task not in self.expired:
+            return False
+        self.expired.discard(task)
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: count cancellations
+        return uncancel is None or uncancel() == 0
 
     def arm(self, deadline: float) -> None:
         """Make the timer fire no later than ``deadline``."""

@@ -3,6 +3,7 @@
 A narrow, string-in/values-out API so a compiled twin can replace it function for function:
 
 * ``parse_query_string(raw, max_fields)`` -> list of ``(key, value)`` pairs
+* ``parse_query_first(raw, max_fields)`` -> dict of each key's first value
 * ``parse_cookie_header(raw, max_cookies)`` -> dict
 * ``parse_content_type(raw)`` -> ``(media_type, params)``
 * ``find_header(raw_headers, name)`` -> the first raw value or ``None``
@@ -26,6 +27,7 @@ from covet.exceptions import ParseError
 __all__ = [
     "ParseError",
     "parse_query_string",
+    "parse_query_first",
     "parse_cookie_header",
     "parse_content_type",
     "find_header",
@@ -72,6 +74,19 @@ def parse_query_string(raw: str | bytes, max_fields: int = DEFAULT_MAX_FIELDS) -
                 value = unquote_plus(value, errors="replace")
         pairs.append((key, value))
     return pairs
+
+
+def parse_query_first(raw: str | bytes, max_fields: int = DEFAULT_MAX_FIELDS) -> dict[str, str]:
+    """``parse_query_string`` as a dict of each key's first value (Flask's ``args[key]``).
+
+    For reading single-valued query parameters straight off the scope, without building
+    ``QueryParams``.
+    """
+    first: dict[str, str] = {}
+    for key, value in parse_query_string(raw, max_fields):
+        if key not in first:
+            first[key] = value
+    return first
 
 
 def parse_cookie_header(raw: str, max_cookies: int = DEFAULT_MAX_COOKIES) -> dict[str, str]:

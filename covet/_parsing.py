@@ -18,6 +18,7 @@ __all__ = [
     "parse_accept",
     "parse_content_type",
     "parse_cookie_header",
+    "parse_query_first",
     "parse_query_string",
     "plain_bool",
     "plain_int",
@@ -39,6 +40,7 @@ find_header = _chosen.find_header
 parse_accept = _chosen.parse_accept
 parse_content_type = _chosen.parse_content_type
 parse_cookie_header = _chosen.parse_cookie_header
+parse_query_first = _chosen.parse_query_first
 parse_query_string = _chosen.parse_query_string
 plain_bool = _chosen.plain_bool
 plain_int = _chosen.plain_int

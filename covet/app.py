@@ -24,9 +24,16 @@ from .config import Config
 from .datastructures import State
 from .exceptions import ClientDisconnect, HTTPException, RequestValidationError
 from .formparsers import DEFAULT_FORM_LIMITS, FormLimits
-from .globals import RequestBox, _app_var, _request_var, current_request
+from .globals import _app_var, _request_var, current_request, request_of
 from .params import CALL_BODY, CALL_EXTRACT, CALL_PATH, CALL_SIMPLE
-from .requests import BodyLimits, Request, check_body_timeout, check_form_limits, check_max_body_size
+from .requests import (
+    BodyLimits,
+    Request,
+    check_body_timeout,
+    check_form_limits,
+    check_max_body_size,
+    read_body,
+)
 from .resolution import AppDependencies, RequestContext, extract, resolve
 from .responses import JSONResponse, RedirectResponse, Response, to_response
 from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, REDIRECT, Mount, Route, Router
@@ -108,6 +115,7 @@ class Covet(Scaffold):
         self._app_chain = (self,)
         self._stack: ASGIApp | None = None
         self._plain = False  # no user middleware: __call__ serves http requests itself
+        self._body_limits: BodyLimits | None = None  # the defaults above, fixed by the first request
         if openapi_url is not None:
             from .openapi import install_docs_routes
 
@@ -320,6 +328,7 @@ class Covet(Scaffold):
         if self.user_middleware:
             app = _ServerErrors(app, self)
         self._plain = not self.user_middleware
+        self._body_limits = BodyLimits(self.max_body_size, self.form_limits, self.body_timeout)
         return app
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -349,8 +358,12 @@ class Covet(Scaffold):
             if not self._plain or scope["type"] != "http":
                 await self._stack(scope, receive, send)
                 return
-        box = RequestBox(scope, receive, send)  # the Request itself is made when first needed
-        request_token = _request_var.set(box)
+        # The request's makings (see covet.globals): the Request itself is made when first needed.
+        box: list[Any] = [None, scope, receive, send, self._body_limits, None]
+        # A request of an enclosing app still running in this context (a mounted covet app) gets
+        # the variable back at the end; otherwise the emptied box stays, meaning "no request".
+        outer = _request_var.get(None)
+        _request_var.set(box)
         ctx: RequestContext | None = None
         # Whether the response may have reached the client: after that a failure can only be
         # logged, not turned into a 500.
@@ -366,7 +379,7 @@ class Covet(Scaffold):
                 scope["path_params"] = params
                 scope["route"] = target
                 if target.body_limits is not None:
-                    box.get()._use_limits(target.body_limits)
+                    box[4] = target.body_limits
                 if target.direct:
                     # An async handler without hooks or dependencies: run it here, one coroutine
                     # layer less than _run_route, which handles everything else.
@@ -378,25 +391,33 @@ class Covet(Scaffold):
                         elif mode == CALL_PATH:
                             result = await plan.func(**params)
                         elif mode == CALL_EXTRACT:
-                            result = await plan.func(**extract(plan, box.get()))
+                            result = await plan.func(**extract(plan, scope, request_of(box) if plan.needs_request else None))
                         elif mode == CALL_BODY:
-                            request = box.get()
-                            result = await plan.func(**extract(plan, request, await request.body()))
+                            if plan.needs_request:
+                                request = request_of(box)
+                                body = await request.body()
+                            else:
+                                # No Request at all: the body is read here and kept in the box
+                                # for one made later (covet.request, an error handler).
+                                request = None
+                                limits = box[4]
+                                body = box[5] = await read_body(scope, receive, limits.max_body_size, limits.body_timeout)
+                            result = await plan.func(**extract(plan, scope, request, body))
                         else:
-                            result = await plan.func(**await resolve(plan, box.get(), None))
+                            result = await plan.func(**await resolve(plan, request_of(box), None))
                         if isinstance(result, Response):
                             response = result
                         else:
                             response = to_response(result, plan.status_code, plan.encode)
                     except Exception as exc:
-                        response = await self._handle_exception(exc, box.get(), target.scaffolds)
+                        response = await self._handle_exception(exc, request_of(box), target.scaffolds)
                 else:
-                    response, ctx = await self._run_route(target, box.get())
+                    response, ctx = await self._run_route(target, request_of(box))
             elif kind == MOUNTED:
                 await self._call_mount(target, scope, receive, send)
                 return
             else:
-                response = await self._run_routing_failure(kind, target, box.get())
+                response = await self._run_routing_failure(kind, target, request_of(box))
             if type(response).__call__ is _send_whole:
                 # A body known in full: two sends, nothing that can fail between them but the server.
                 started = True
@@ -431,11 +452,12 @@ class Covet(Scaffold):
             # Re-raised so the server logs it and the test client can surface it.
             raise
         finally:
-            made = box.request
+            made = box[0]
             if made is not None and made._form is not None:
                 await made.close()
-            box.request = box.makings = None  # emptied (see RequestBox)
-            _request_var.reset(request_token)
+            box.clear()  # emptied (see covet.globals)
+            if outer:
+                _request_var.set(outer)
 
     async def _run_route(self, route: Route, request: Request) -> tuple[Response, RequestContext | None]:
         plan = route.plan

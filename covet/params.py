@@ -322,7 +322,7 @@ _REQUEST_KINDS = frozenset({PATH, QUERY, HEADER, COOKIE, REQUEST, CONNECTION})
 
 #: How the app calls a handler that runs inline, fixed when the plan is finished (cheapest first):
 #: ``func()``; ``func(**path_params)``; ``func(**extract(...))`` (no await to find the arguments);
-#: ``func(**extract(..., await request.body()))`` for request data plus a JSON body;
+#: ``func(**extract(..., body))`` for request data plus a JSON body read first;
 #: ``func(**await resolve(...))``. ``resolve`` handles every plan; the others are shortcuts.
 CALL_SIMPLE, CALL_PATH, CALL_EXTRACT, CALL_BODY, CALL_RESOLVE = range(5)
 _SOURCE_KINDS = {"query": QUERY, "header": HEADER, "cookie": COOKIE, "body": BODY, "form": FORM, "file": FILE}
@@ -390,6 +390,9 @@ class EndpointPlan:
         self.request_specs: list[ParamSpec] = []
         self.other_specs: list[ParamSpec] = []
         self.call_mode = CALL_RESOLVE
+        # Whether extracting the arguments needs a Request object: not when they all come from
+        # the path, single query values and the JSON body, which the app reads off the scope.
+        self.needs_request = True
 
     def all_params(self) -> list[ParamSpec]:
         """This plan's request parameters plus those of its dependencies (for docs)."""
@@ -470,6 +473,7 @@ def build_plan(
         elif _json_documentable(model):
             plan.response_type = model
     plan.call_mode = _call_mode(plan, path_convertors)
+    plan.needs_request = any(spec.kind not in (PATH, QUERY) or spec.is_list for spec in plan.request_specs)
     return plan
 
 

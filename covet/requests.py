@@ -8,7 +8,7 @@ upload is refused with 413 after at most the limit has been read.
 from __future__ import annotations
 
 import asyncio
-from asyncio import _get_running_loop, current_task
+from asyncio import _get_running_loop
 from collections.abc import AsyncGenerator
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from .types import Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from .app import Covet
 
-__all__ = ["Request", "HTTPConnection", "BodyLimits"]
+__all__ = ["Request", "HTTPConnection", "BodyLimits", "read_body"]
 
 _EMPTY = b""
 
@@ -151,7 +151,8 @@ class BodyLimits:
 
     The app holds the defaults (``Covet(max_body_size=..., form_limits=..., body_timeout=...)``);
     a route that sets any of them as route options gets its own ``BodyLimits``, resolved once when
-    it is registered and handed to the request (``Request._use_limits``) when the route matches.
+    it is registered. The app puts the matched route's limits in the request's box (see
+    covet.globals), and the body is read under them whether or not a Request is ever made.
     """
 
     __slots__ = ("max_body_size", "form_limits", "body_timeout")
@@ -263,12 +264,6 @@ class Request(HTTPConnection):
         raw = find_header(self.scope["headers"], b"content-type")
         return parse_content_type(raw.decode("latin-1"))[0] if raw else ""
 
-    def _use_limits(self, limits: BodyLimits) -> None:
-        """Read the body under ``limits`` instead (the app calls this for routes with their own)."""
-        self.max_body_size = limits.max_body_size
-        self.form_limits = limits.form_limits
-        self.body_timeout = limits.body_timeout
-
     async def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, chunk by chunk, within ``max_body_size`` and ``body_timeout``.
 
@@ -290,22 +285,18 @@ class Request(HTTPConnection):
             raise RuntimeError("The request body was already streamed; it can only be read once.")
         self._stream_consumed = True
         # Reading state lives in slots set here, not in __init__: bodiless requests never pay for it.
-        raw_length = find_header(self.scope["headers"], b"content-length")
-        expected = None
-        if raw_length is not None:
-            if not raw_length.isdigit() or len(raw_length) > 18:
-                raise HTTPException(400, f"Invalid Content-Length header: {raw_length.decode('latin-1')!r}.")
-            expected = int(raw_length)
-            limit = self.max_body_size
-            if limit is not None and expected > limit:
-                raise _too_large(limit)
-        self._expected = expected
+        self._expected = _expected_length(self.scope["headers"], self.max_body_size)
         self._received = 0
         self._body_done = False
         if self.body_timeout is not None:
             self._deadline = monotonic() + self.body_timeout
             loop = _get_running_loop()  # None under trio: reads wait in an anyio cancel scope instead
             self._deadlines = None if loop is None else deadlines_for(loop)
+
+    def _take_body(self, body: bytes) -> None:
+        """Adopt a body the app already read (see :func:`read_body`)."""
+        self._body = body
+        self._stream_consumed = True
 
     async def _next_chunk(self) -> bytes:
         """The next piece of the body (maybe empty); sets ``_body_done`` after the last one.
@@ -322,26 +313,15 @@ class Request(HTTPConnection):
         elif self._deadlines is not None:
             # asyncio: register the wait with the loop's one timer (see covet._deadlines).
             deadlines = self._deadlines
-            task = current_task()
-            assert task is not None
-            deadline = self._deadline
-            deadlines.reads[task] = deadline
-            if deadline < deadlines.when:
-                deadlines.arm(deadline)
+            task = deadlines.enter(self._deadline)
             try:
                 message = await receive()
             except asyncio.CancelledError:
-                if task in deadlines.expired:
-                    deadlines.expired.discard(task)
-                    uncancel = getattr(task, "uncancel", None)  # Python 3.11+: count cancellations
-                    if uncancel is None or uncancel() == 0:
-                        raise _timed_out(timeout) from None
+                if deadlines.timed_out(task):
+                    raise _timed_out(timeout) from None
                 raise  # cancelled by someone else too: theirs wins
             finally:
-                del deadlines.reads[task]
-                if deadlines.expired:
-                    # A receive() that swallowed the cancellation returned anyway: forget the task.
-                    deadlines.expired.discard(task)
+                deadlines.leave(task)
         else:
             message = await _receive_within(receive, self._deadline - monotonic(), timeout)
         kind = message["type"]
@@ -354,11 +334,11 @@ class Request(HTTPConnection):
                 if limit is not None and self._received > limit:
                     raise _too_large(limit)
                 if expected is not None and self._received > expected:
-                    raise HTTPException(400, "Request body is longer than its Content-Length.")
+                    raise _longer_than_declared()
             if not message.get("more_body", False):
                 self._body_done = True
                 if expected is not None and self._received != expected:
-                    raise HTTPException(400, "Request body is shorter than its Content-Length.")
+                    raise _shorter_than_declared()
             return chunk
         if kind == "http.disconnect":
             self._disconnected = True
@@ -399,14 +379,20 @@ class Request(HTTPConnection):
     async def body(self) -> bytes:
         """The whole body (at most ``max_body_size`` bytes, else 413)."""
         if self._body is None:
-            self._start_reading()
-            body = await self._next_chunk()
-            if not self._body_done:
-                chunks = [body]
+            if self._pending is None and not self._stream_consumed:
+                self._stream_consumed = True
+                try:
+                    self._body = await read_body(self.scope, self._receive, self.max_body_size, self.body_timeout)
+                except ClientDisconnect:
+                    self._disconnected = True
+                    raise
+            else:
+                # is_disconnected() kept a message back (or the stream was started: that raises).
+                self._start_reading()
+                chunks = [await self._next_chunk()]
                 while not self._body_done:
                     chunks.append(await self._next_chunk())
-                body = b"".join(chunks)
-            self._body = body
+                self._body = b"".join(chunks)
         return self._body
 
     async def json(self) -> Any:
@@ -447,8 +433,86 @@ class Request(HTTPConnection):
         return f"<Request {self.method} {self.path}>"
 
 
+async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, body_timeout: float | None) -> bytes:
+    """The whole body of the request ``scope`` describes, read from ``receive``.
+
+    Within ``max_body_size`` bytes (413 past it, before reading at all when Content-Length says
+    so) and ``body_timeout`` seconds from the start (408); a body that disagrees with its
+    Content-Length is a 400, and a client that leaves midway raises ClientDisconnect.
+
+    :meth:`Request.body` reads with this, and so does the app itself for a handler that takes a
+    JSON body but not the Request, which then is never made.
+    """
+    expected = _expected_length(scope["headers"], max_body_size)
+    deadline = 0.0
+    deadlines = None
+    if body_timeout is not None:
+        deadline = monotonic() + body_timeout
+        loop = _get_running_loop()  # None under trio: reads wait in an anyio cancel scope instead
+        if loop is not None:
+            deadlines = deadlines_for(loop)
+    chunks: list[bytes] = []
+    received = 0
+    while True:
+        if body_timeout is None:
+            message = await receive()
+        elif deadlines is not None:
+            # asyncio: register the wait with the loop's one timer (see covet._deadlines).
+            task = deadlines.enter(deadline)
+            try:
+                message = await receive()
+            except asyncio.CancelledError:
+                if deadlines.timed_out(task):
+                    raise _timed_out(body_timeout) from None
+                raise  # cancelled by someone else too: theirs wins
+            finally:
+                deadlines.leave(task)
+        else:
+            message = await _receive_within(receive, deadline - monotonic(), body_timeout)
+        kind = message["type"]
+        if kind == "http.request":
+            chunk: bytes = message.get("body", _EMPTY)
+            if chunk:
+                received += len(chunk)
+                if max_body_size is not None and received > max_body_size:
+                    raise _too_large(max_body_size)
+                if expected is not None and received > expected:
+                    raise _longer_than_declared()
+            if not message.get("more_body", False):
+                if expected is not None and received != expected:
+                    raise _shorter_than_declared()
+                if not chunks:
+                    return chunk  # the usual case: the whole body in one message
+                chunks.append(chunk)
+                return b"".join(chunks)
+            chunks.append(chunk)
+        elif kind == "http.disconnect":
+            raise ClientDisconnect()
+
+
+def _expected_length(headers: list[tuple[bytes, bytes]], limit: int | None) -> int | None:
+    """The body length Content-Length declares (None without one); 400 if malformed, 413 if over."""
+    raw = find_header(headers, b"content-length")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise HTTPException(400, f"Invalid Content-Length header: {raw.decode('latin-1')!r}.")
+    expected = int(raw)
+    if limit is not None and expected > limit:
+        raise _too_large(limit)
+    return expected
+
+
 def _too_large(limit: int) -> HTTPException:
     return HTTPException(413, f"Request body exceeds max_body_size ({limit} bytes).")
+
+
+def _longer_than_declared() -> HTTPException:
+    return HTTPException(400, "Request body is longer than its Content-Length.")
+
+
+def _shorter_than_declared() -> HTTPException:
+    return HTTPException(400, "Request body is shorter than its Content-Length.")
 
 
 def _timed_out(timeout: float) -> HTTPException:

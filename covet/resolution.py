@@ -18,7 +18,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from ._parsing import find_header
+from ._parsing import ParseError, find_header, parse_content_type, parse_query_first
 from .background import BackgroundTasks
 from .datastructures import UploadFile
 from .exceptions import HTTPException, RequestValidationError
@@ -41,6 +41,7 @@ from .params import (
     validation_error,
 )
 from .requests import Request
+from .types import Scope
 
 if TYPE_CHECKING:
     from .app import Covet
@@ -88,18 +89,30 @@ async def resolve(plan: EndpointPlan, request: Request, ctx: RequestContext | No
     return values
 
 
-def extract(plan: EndpointPlan, request: Request, body: bytes | None = None) -> dict[str, Any]:
+def extract(
+    plan: EndpointPlan, scope: Scope, request: Request | None = None, body: bytes | None = None
+) -> dict[str, Any]:
     """``resolve`` without awaits, for plans that need none once the body is read.
 
     That is ``CALL_EXTRACT`` plans (request data only) and ``CALL_BODY`` plans given the ``body``.
+    ``request`` may be None when the plan does not ``need_request``: path and single query values
+    are then read off the scope.
     """
     errors: list[dict[str, Any]] = []
-    values = _extract_into(plan.request_specs, request, errors, {}) if plan.request_specs else {}
+    values = _extract_into(plan.request_specs, scope, request, errors, {}) if plan.request_specs else {}
     if body is not None:
-        _take_json_body(plan, request, body, errors, values)
+        _take_json_body(plan, scope, body, errors, values)
     if errors:
         raise RequestValidationError(errors)
     return values
+
+
+def query_values(scope: Scope) -> dict[str, str]:
+    """The first value of each query-string key, parsed off the scope (400 past the field limit)."""
+    try:
+        return parse_query_first(scope.get("query_string", b""))
+    except ParseError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 # The spellings FastAPI (pydantic) accepts for booleans in query strings, headers and forms.
@@ -123,7 +136,7 @@ def _convert(spec: ParamSpec, raw: Any, where: str, errors: list[dict[str, Any]]
 
 
 def _take_json_body(
-    plan: EndpointPlan, request: Request, body: bytes, errors: list[dict[str, Any]], values: dict[str, Any]
+    plan: EndpointPlan, scope: Scope, body: bytes, errors: list[dict[str, Any]], values: dict[str, Any]
 ) -> None:
     """Decode the (already read) body into the plan's body parameters."""
     if not body:
@@ -133,10 +146,11 @@ def _take_json_body(
         for spec in plan.body_params:
             values[spec.name] = spec.default_value()
         return
-    if find_header(request.scope["headers"], b"content-type") != b"application/json":
+    raw_type = find_header(scope["headers"], b"content-type")
+    if raw_type != b"application/json":
         # Not the usual spelling: parse the header. Only JSON is parsed as JSON, so a cross-site
         # text/plain "simple request" never reaches the handler.
-        media_type = request.content_type
+        media_type = parse_content_type(raw_type.decode("latin-1"))[0] if raw_type else ""
         if not _is_json(media_type):
             raise HTTPException(
                 415,
@@ -180,33 +194,44 @@ def _take(
 
 
 def _extract_into(
-    specs: list[ParamSpec], request: Request, errors: list[dict[str, Any]], values: dict[str, Any]
+    specs: list[ParamSpec],
+    scope: Scope,
+    request: Request | None,
+    errors: list[dict[str, Any]],
+    values: dict[str, Any],
 ) -> dict[str, Any]:
-    """Fill ``values`` from the path, query string, headers and cookies; no body, no awaits."""
-    query = None
+    """Fill ``values`` from the path, query string, headers and cookies; no body, no awaits.
+
+    ``request`` is None only for plans that do not ``need_request``.
+    """
+    query = None  # each query key's first value
     for spec in specs:
         kind = spec.kind
         if kind == PATH:
-            raw = request.scope["path_params"][spec.key]
+            raw = scope["path_params"][spec.key]
             values[spec.name] = _convert(spec, raw, "path", errors) if spec.convert else raw
             continue
         if kind == QUERY:
-            if query is None:
-                query = request.query_params
             if spec.is_list:
-                raw = _take(spec, query, True, "query", values, errors)
+                assert request is not None
+                raw = _take(spec, request.query_params, True, "query", values, errors)
             else:
-                # The common case inline: one value from the first-wins dict, maybe absent.
-                raw = query._dict.get(spec.key, _ABSENT)
+                if query is None:
+                    # With a request, its QueryParams serve later readers too; without one the
+                    # scope's query string is parsed into just what is needed.
+                    query = request.query_params._dict if request is not None else query_values(scope)
+                raw = query.get(spec.key, _ABSENT)
                 if raw is _ABSENT:
                     _take(spec, query, False, "query", values, errors)
-        elif kind == HEADER:
-            raw = _take(spec, request.headers, spec.is_list, "header", values, errors)
-        elif kind == COOKIE:
-            raw = _take(spec, request.cookies, False, "cookie", values, errors)
-        else:  # REQUEST or CONNECTION
-            values[spec.name] = request
-            continue
+        else:
+            assert request is not None
+            if kind == HEADER:
+                raw = _take(spec, request.headers, spec.is_list, "header", values, errors)
+            elif kind == COOKIE:
+                raw = _take(spec, request.cookies, False, "cookie", values, errors)
+            else:  # REQUEST or CONNECTION
+                values[spec.name] = request
+                continue
         if raw is _ABSENT:
             continue
         if spec.convert:
@@ -224,7 +249,7 @@ async def _resolve_into(
     for dep in plan.dependencies:
         assert ctx is not None
         await _run_dependency(dep, ctx, errors)
-    values = _extract_into(plan.request_specs, request, errors, {}) if plan.request_specs else {}
+    values = _extract_into(plan.request_specs, request.scope, request, errors, {}) if plan.request_specs else {}
     form = None
     for spec in plan.other_specs:
         kind = spec.kind
@@ -256,7 +281,7 @@ async def _resolve_into(
             else:
                 values[spec.name] = raw
     if plan.body_params:
-        _take_json_body(plan, request, await request.body(), errors, values)
+        _take_json_body(plan, request.scope, await request.body(), errors, values)
     return values
 
 

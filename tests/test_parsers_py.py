@@ -55,6 +55,17 @@ def test_query_repeated_keys_keep_order(parsers_impl: ModuleType) -> None:
     assert pairs == [("a", "1"), ("b", "2"), ("a", "3"), ("a", "4")]
 
 
+def test_query_first_keeps_each_keys_first_value(parsers_impl: ModuleType) -> None:
+    assert parsers_impl.parse_query_first("a=1&b=x+y&a=2&&c") == {"a": "1", "b": "x y", "c": ""}
+    assert parsers_impl.parse_query_first(b"") == {}
+
+
+def test_query_first_has_the_same_field_limit(parsers_impl: ModuleType) -> None:
+    assert len(parsers_impl.parse_query_first("a=1&b=2", 2)) == 2
+    with pytest.raises(parsers_impl.ParseError, match="limit is 2"):
+        parsers_impl.parse_query_first("a=1&b=2&c=3", 2)
+
+
 def test_query_empty_fields_are_skipped(parsers_impl: ModuleType) -> None:
     assert parsers_impl.parse_query_string("&&a=1&&&b=2&") == [("a", "1"), ("b", "2")]
 

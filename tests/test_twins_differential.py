@@ -313,12 +313,14 @@ def test_twins_export_the_same_api() -> None:
 @given(QUERY, st.sampled_from([0, 1, 2, 3, 5, 8, 1000]))
 def test_generated_query_strings_agree(raw: str, max_fields: int) -> None:
     agree("parse_query_string", raw, max_fields)
+    agree("parse_query_first", raw, max_fields)
 
 
 @FAST
 @given(QUERY_BYTES, st.sampled_from([0, 1, 3, 1000]))
 def test_generated_query_bytes_agree(raw: bytes, max_fields: int) -> None:
     agree("parse_query_string", raw, max_fields)
+    agree("parse_query_first", raw, max_fields)
 
 
 @FAST
@@ -556,6 +558,10 @@ def test_lone_surrogates_in_str_pass_through_alike() -> None:
 
 def test_repeated_keys_keep_order_and_first_cookie_wins_alike() -> None:
     agree("parse_query_string", "a=1&a=2&b=3&a=4")
+    assert agree("parse_query_first", "a=1&a=2&b=3&a=4") == (
+        "returned",
+        ("dict", [(("str", "a"), ("str", "1")), (("str", "b"), ("str", "3"))]),
+    )
     assert agree("parse_cookie_header", "a=1; a=2; b=3") == (
         "returned",
         ("dict", [(("str", "a"), ("str", "1")), (("str", "b"), ("str", "3"))]),

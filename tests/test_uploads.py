@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import anyio
 import pytest
 
-from covet import Blueprint, Covet, File, Form, FormLimits, Request, UploadFile
+from covet import Blueprint, Body, Covet, File, Form, FormLimits, Request, UploadFile
 from covet.exceptions import ClientDisconnect
 from covet.testing import TestClient
 
@@ -503,6 +503,37 @@ def test_stalled_client_is_ended_with_408(backend: str) -> None:
     result = drive(app, chunks_then([b"partial"], end="stall"), backend=backend)
     assert result.status == 408
     assert "body_timeout" in result.json()["detail"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_stalled_client_is_ended_with_408_when_no_request_object_reads_the_body(backend: str) -> None:
+    # A handler taking a JSON body and no Request: the app reads the body itself (read_body).
+    app = Covet(body_timeout=0.1)
+
+    @app.post("/")
+    async def handler(items: Annotated[list[int], Body()]) -> int:
+        return len(items)  # pragma: no cover
+
+    result = drive(app, chunks_then([b"[1,"], end="stall"), content_type="application/json", backend=backend)
+    assert result.status == 408
+    assert "body_timeout" in result.json()["detail"]
+
+
+def test_route_body_limits_apply_when_no_request_object_reads_the_body() -> None:
+    app = Covet(body_timeout=None, max_body_size=None)
+
+    @app.post("/slow", body_timeout=0.05)
+    async def slow(items: Annotated[list[int], Body()]) -> int:
+        return len(items)  # pragma: no cover
+
+    @app.post("/small", max_body_size=4)
+    async def small(items: Annotated[list[int], Body()]) -> int:
+        return len(items)
+
+    assert drive(app, chunks_then([b"[1,"], end="stall"), path="/slow", content_type="application/json").status == 408
+    big = drive(app, chunks_then([b"[1,2]"]), path="/small", content_type="application/json")
+    assert big.status == 413
+    assert drive(app, chunks_then([b"[1]"]), path="/small", content_type="application/json").json() == 1
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -11,3 +11,6 @@ cpdef object plain_bool(str raw)
 
 @cython.locals(text=str, fields=list, pairs=list, field=str, key=str, value=str, escaped=bint)
 cpdef list parse_query_string(object raw, Py_ssize_t max_fields=*)
+
+@cython.locals(first=dict, key=str, value=str)
+cpdef dict parse_query_first(object raw, Py_ssize_t max_fields=*)
