@@ -35,7 +35,7 @@ from .requests import (
     read_body,
 )
 from .resolution import AppDependencies, RequestContext, extract, resolve
-from .responses import JSONResponse, RedirectResponse, Response, to_response
+from .responses import JSONResponse, RedirectResponse, Response, json_body, json_headers, to_response
 from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, REDIRECT, Mount, Route, Router
 from .scaffold import Scaffold, setupmethod
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -374,7 +374,9 @@ class Covet(Scaffold):
             if root and path.startswith(root):
                 # The app's own routes are relative to where it is mounted; its bare mount point is "/".
                 path = path[len(root) :] or "/"
-            kind, target, params = self.router.resolve(scope["method"], path)
+            method = scope["method"]
+            kind, target, params = self.router.resolve(method, path)
+            body: bytes | None = None  # set when a handler's JSON goes out without a Response
             if kind == FOUND:
                 scope["path_params"] = params
                 scope["route"] = target
@@ -395,20 +397,21 @@ class Covet(Scaffold):
                         elif mode == CALL_BODY:
                             if plan.needs_request:
                                 request = request_of(box)
-                                body = await request.body()
+                                received = await request.body()
                             else:
                                 # No Request at all: the body is read here and kept in the box
                                 # for one made later (covet.request, an error handler).
                                 request = None
                                 limits = box[4]
-                                body = box[5] = await read_body(scope, receive, limits.max_body_size, limits.body_timeout)
-                            result = await plan.func(**extract(plan, scope, request, body))
+                                received = box[5] = await read_body(scope, receive, limits.max_body_size, limits.body_timeout)
+                            result = await plan.func(**extract(plan, scope, request, received))
                         else:
                             result = await plan.func(**await resolve(plan, request_of(box), None))
-                        if isinstance(result, Response):
-                            response = result
-                        else:
-                            response = to_response(result, plan.status_code, plan.encode)
+                        if plan.json_status is not None:
+                            # Nothing runs after this handler, so JSON data needs no Response.
+                            body = json_body(result, plan.encode)
+                        if body is None:
+                            response = result if isinstance(result, Response) else to_response(result, plan.status_code, plan.encode)
                     except Exception as exc:
                         response = await self._handle_exception(exc, request_of(box), target.scaffolds)
                 else:
@@ -418,11 +421,15 @@ class Covet(Scaffold):
                 return
             else:
                 response = await self._run_routing_failure(kind, target, request_of(box))
-            if type(response).__call__ is _send_whole:
+            if body is not None:
+                started = True
+                await send({"type": "http.response.start", "status": plan.json_status, "headers": json_headers(body)})
+                await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+            elif type(response).__call__ is _send_whole:
                 # A body known in full: two sends, nothing that can fail between them but the server.
                 started = True
                 await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
-                await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else response.body})
+                await send({"type": "http.response.body", "body": b"" if method == "HEAD" else response.body})
                 if response.background is not None:
                     await response.background()
             else:

@@ -383,6 +383,9 @@ class EndpointPlan:
         self.returns_none = False
         self.encode: Callable[[Any], bytes] | None = None
         self.status_code: int | None = None
+        #: The status a dict or Struct return value is sent with, when that status has a body
+        #: (else None: the Response machinery handles 204, 304 and 1xx).
+        self.json_status: int | None = 200
         self.dependencies: list[DependencyPlan] = []  # route-level dependencies=[...]
         # The parameters read straight off the request (path, query, header, cookie, the request
         # itself) and the rest (dependencies, background tasks, form fields, files), apart: the
@@ -459,6 +462,8 @@ def build_plan(
             f"add a parameter named {missing[0]!r} to the handler (or rename the placeholder)."
         )
     plan.status_code = options.get("status_code")
+    status = 200 if plan.status_code is None else plan.status_code
+    plan.json_status = status if status >= 200 and status not in (204, 304) else None
     model = options.get("response_model", _MISSING)
     if model is _MISSING:
         model = plan.return_annotation

@@ -709,14 +709,35 @@ class EventSourceResponse(StreamingResponse):
 _JSON_TYPES = (dict, list)
 
 
+def json_body(value: Any, encode: Callable[[Any], bytes] | None = None) -> bytes | None:
+    """The JSON body for the commonest return values, a dict or a ``msgspec.Struct``; else None.
+
+    None also when the encoder refuses the value: :func:`to_response` then explains why. The app
+    sends what this returns without making a Response, for handlers nothing else runs after.
+    """
+    kind = type(value)
+    # Structs are recognised by their metaclass: isinstance() with a class whose metaclass is not
+    # ``type`` takes CPython's slow path, which cost more than the encoding.
+    if kind is dict or type(kind) is _STRUCT_META:
+        try:
+            return encode(value) if encode is not None else json_encoder.encode(value)
+        except TypeError:
+            return None
+    return None
+
+
+_STRUCT_META = type(msgspec.Struct)
+
+
+def json_headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    """The headers of a JSON response with ``body`` and no other headers."""
+    return [_content_length(len(body)), _JSON_CONTENT_TYPE]
+
+
 def to_response(value: Any, status_code: int | None, encode: Callable[[Any], bytes] | None = None) -> Response:
     """Turn whatever a handler returned into a Response, following the table in API.md."""
-    if type(value) is dict or isinstance(value, msgspec.Struct):
-        # The commonest return values, straight to JSON (encode errors still explain themselves below).
-        try:
-            body = encode(value) if encode is not None else json_encoder.encode(value)
-        except TypeError:
-            return _body_response(value, status_code, None, encode)
+    body = json_body(value, encode)
+    if body is not None:
         return _json_response(body, 200 if status_code is None else status_code, None)
     if isinstance(value, Response):
         return value
@@ -763,6 +784,8 @@ def _json_response(body: bytes, status: int, headers: Mapping[str, str] | None) 
     response.background = None
     response.body = body
     if headers or status < 200 or status in (204, 304):
+        if status < 200 or status in (204, 304):
+            response.body = b""  # these statuses have no body, whatever the handler returned
         response.raw_headers = []
         if headers:
             _wrap_headers(response.raw_headers).update(headers)

@@ -885,6 +885,51 @@ def test_status_code_option_sets_default_status() -> None:
     assert response.json() == {"id": 1}
 
 
+class XOnly(msgspec.Struct):
+    x: int
+
+
+@pytest.mark.parametrize("value", [{"x": 1}, XOnly(1)])
+def test_json_data_goes_out_with_exactly_the_headers_a_jsonresponse_has(value: Any) -> None:
+    # A handler nothing runs after has its dict or Struct sent without a Response object.
+    expected = JSONResponse({"x": 1})
+    response = serve(lambda: value).get("/")
+    assert response.content == expected.body == b'{"x":1}'
+    assert [(k.encode(), v.encode()) for k, v in response.headers.multi_items()] == expected.raw_headers
+
+
+@pytest.mark.parametrize("value", [{"x": 1}, XOnly(1)])
+def test_head_request_for_json_data_gets_headers_without_body(value: Any) -> None:
+    response = serve(lambda: value).head("/")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-length"] == "7"
+    assert response.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_json_data_with_a_bodiless_status_option_sends_no_body(status: int) -> None:
+    response = serve(lambda: {"x": 1}, status_code=status).get("/")
+    assert response.status_code == status
+    assert response.content == b""
+    assert "content-length" not in response.headers
+
+
+def test_json_data_that_does_not_encode_is_still_explained() -> None:
+    with pytest.raises(TypeError, match="Cannot turn a handler's return value"):
+        serve(lambda: {"when": object()}).get("/")
+
+
+def test_struct_subclass_with_its_own_metaclass_is_still_json() -> None:
+    class Meta(type(msgspec.Struct)):  # type: ignore[misc]
+        pass
+
+    class Tagged(msgspec.Struct, metaclass=Meta):
+        x: int
+
+    assert serve(lambda: Tagged(2)).get("/").json() == {"x": 2}
+
+
 def test_status_code_option_is_overridden_by_tuple_status() -> None:
     response = serve(lambda: ({"id": 1}, 200), status_code=201).get("/")
     assert response.status_code == 200
