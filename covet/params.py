@@ -383,8 +383,9 @@ class EndpointPlan:
         self.returns_none = False
         self.encode: Callable[[Any], bytes] | None = None
         self.status_code: int | None = None
-        #: The status a dict or Struct return value is sent with, when that status has a body
-        #: (else None: the Response machinery handles 204, 304 and 1xx).
+        #: The status a dict or Struct return value is sent with, when that status has a body;
+        #: None leaves every return value to to_response (204, 304 and 1xx statuses, handlers
+        #: annotated as returning a Response).
         self.json_status: int | None = 200
         self.dependencies: list[DependencyPlan] = []  # route-level dependencies=[...]
         # The parameters read straight off the request (path, query, header, cookie, the request
@@ -464,6 +465,9 @@ def build_plan(
     plan.status_code = options.get("status_code")
     status = 200 if plan.status_code is None else plan.status_code
     plan.json_status = status if status >= 200 and status not in (204, 304) else None
+    annotation = plan.return_annotation
+    if isinstance(annotation, type) and issubclass(annotation, Response):
+        plan.json_status = None  # it says it returns a Response: do not try JSON first
     model = options.get("response_model", _MISSING)
     if model is _MISSING:
         model = plan.return_annotation

@@ -915,6 +915,19 @@ def test_json_data_with_a_bodiless_status_option_sends_no_body(status: int) -> N
     assert "content-length" not in response.headers
 
 
+def test_handler_annotated_as_returning_a_response_may_still_return_data() -> None:
+    # The annotation only decides what is tried first; the value decides the response.
+    app = Covet()
+
+    @app.get("/")
+    async def mislabelled() -> PlainTextResponse:
+        return {"x": 1}  # type: ignore[return-value]
+
+    response = TestClient(app).get("/")
+    assert response.json() == {"x": 1}
+    assert response.headers["content-type"] == "application/json"
+
+
 def test_json_data_that_does_not_encode_is_still_explained() -> None:
     with pytest.raises(TypeError, match="Cannot turn a handler's return value"):
         serve(lambda: {"when": object()}).get("/")
