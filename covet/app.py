@@ -403,6 +403,7 @@ class Covet(Scaffold):
                                 # for one made later (covet.request, an error handler).
                                 request = None
                                 limits = box[4]
+                                box[5] = False  # until it succeeds: a failed read is not repeated
                                 received = box[5] = await read_body(scope, receive, limits.max_body_size, limits.body_timeout)
                             result = await plan.func(**extract(plan, scope, request, received))
                         else:

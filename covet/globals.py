@@ -21,7 +21,8 @@ __all__ = ["request", "current_app", "current_request", "url_for"]
 # a plain list ``[request, scope, receive, send, limits, body]``:
 #   request  the Request, made on first use by request_of(); None until then;
 #   limits   the BodyLimits the body is read under (the app's, or the matched route's own);
-#   body     the body when the app read it without a Request (read_body), else None.
+#   body     the body when the app read it without a Request (read_body); False when that read
+#            failed (the body is gone: a Request made later must not read again); else None.
 # When the request ends the app empties the box (``box.clear()``).
 #
 # Why a box and not the request: a ContextVar keeps a reference to the last value set (a lookup
@@ -36,15 +37,15 @@ __all__ = ["request", "current_app", "current_request", "url_for"]
 #
 # Why a list: it is made for every request, and a list display costs a fifth of what making an
 # instance of a Python class costs on CPython 3.11 (about 400 machine instructions against 2,000).
-RequestBox = list  # [Request | None, Scope, Receive, Send, BodyLimits, bytes | None]; empty once ended
+RequestBox = list  # [Request | None, Scope, Receive, Send, BodyLimits, bytes | False | None]; empty once ended
 
 
 def request_of(box: RequestBox[Any]) -> Request:
     """The request in ``box``, made now if nobody has asked for it yet."""
+    if not box:
+        raise RuntimeError("This request has ended.")
     request: Request | None = box[0]
     if request is None:
-        if not box:
-            raise RuntimeError("This request has ended.")
         limits = box[4]
         request = box[0] = Request(
             box[1], box[2], box[3], limits.max_body_size, limits.form_limits, limits.body_timeout

@@ -463,6 +463,13 @@ def build_plan(
             f"add a parameter named {missing[0]!r} to the handler (or rename the placeholder)."
         )
     plan.status_code = options.get("status_code")
+    if plan.status_code is not None and (
+        isinstance(plan.status_code, bool) or not isinstance(plan.status_code, int) or not 100 <= plan.status_code <= 599
+    ):
+        raise TypeError(
+            f"status_code for route {path!r} must be an int from 100 to 599, got {plan.status_code!r}; "
+            "write status_code=201 (or http.HTTPStatus.CREATED)."
+        )
     status = 200 if plan.status_code is None else plan.status_code
     plan.json_status = status if status >= 200 and status not in (204, 304) else None
     annotation = plan.return_annotation

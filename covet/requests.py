@@ -248,8 +248,8 @@ class Request(HTTPConnection):
         self._stream_consumed = False
         self._pending: Message | None = None  # a message is_disconnected() took off the channel
         self._disconnected = False
-        #: The limits the body is read under. The app passes its defaults; a matched route's own
-        #: options replace them when reading starts (see :class:`BodyLimits`).
+        #: The limits the body is read under: the matched route's, else the app's (see
+        #: :class:`BodyLimits`).
         self.max_body_size = max_body_size
         self.form_limits = form_limits
         self.body_timeout = body_timeout
@@ -293,16 +293,17 @@ class Request(HTTPConnection):
             loop = _get_running_loop()  # None under trio: reads wait in an anyio cancel scope instead
             self._deadlines = None if loop is None else deadlines_for(loop)
 
-    def _take_body(self, body: bytes) -> None:
-        """Adopt a body the app already read (see :func:`read_body`)."""
-        self._body = body
+    def _take_body(self, body: bytes | bool) -> None:
+        """Adopt a body the app already read (see :func:`read_body`); False: its reading failed."""
+        if body is not False:
+            self._body = body  # type: ignore[assignment]
         self._stream_consumed = True
 
     async def _next_chunk(self) -> bytes:
         """The next piece of the body (maybe empty); sets ``_body_done`` after the last one.
 
-        A coroutine rather than a generator so ``body()`` reads a one-message body without
-        creating an async generator.
+        For ``stream()``, and for ``body()`` after ``is_disconnected()`` kept a message back
+        (otherwise ``body()`` reads with :func:`read_body`).
         """
         receive = self._receive
         timeout = self.body_timeout

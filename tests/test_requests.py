@@ -601,6 +601,28 @@ def test_body_the_app_read_is_there_for_the_request_made_later() -> None:
     assert client.post("/", json=[]).json() == {"error": "empty", "raw": "[]"}
 
 
+def test_body_the_app_failed_to_read_is_not_read_again_by_a_later_request() -> None:
+    # A 413 midway through a chunked body: an error handler asking for the body must not get the
+    # unread tail as if it were the whole body.
+    app = Covet(max_body_size=10)
+
+    @app.post("/")
+    async def handler(items: Annotated[list[int], Body()]) -> int:
+        return len(items)  # pragma: no cover
+
+    @app.errorhandler(413)
+    async def too_large(exc: Exception) -> Any:
+        try:
+            await request.body()
+        except RuntimeError as refused:
+            return {"again": str(refused)}, 413
+        return {"again": "read"}, 413  # pragma: no cover
+
+    result = call_raw(app, chunks=[b"[1,2,3,", b"4,5,6,7,8]", b"tail"])
+    assert result.status == 413
+    assert "already streamed" in result.json()["again"]
+
+
 def test_query_values_read_without_a_request_keep_first_wins_and_limits() -> None:
     # Handlers with only single query values get them straight off the scope.
     app = Covet()

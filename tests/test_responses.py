@@ -943,6 +943,12 @@ def test_struct_subclass_with_its_own_metaclass_is_still_json() -> None:
     assert serve(lambda: Tagged(2)).get("/").json() == {"x": 2}
 
 
+@pytest.mark.parametrize("status", ["201", 99, 600, True, 201.0])
+def test_status_code_option_that_is_not_a_status_is_refused_at_registration(status: Any) -> None:
+    with pytest.raises(TypeError, match="status_code for route '/' must be an int from 100 to 599"):
+        serve(lambda: {}, status_code=status)
+
+
 def test_status_code_option_is_overridden_by_tuple_status() -> None:
     response = serve(lambda: ({"id": 1}, 200), status_code=201).get("/")
     assert response.status_code == 200
