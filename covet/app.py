@@ -35,7 +35,15 @@ from .requests import (
     read_body,
 )
 from .resolution import AppDependencies, RequestContext, extract, resolve
-from .responses import JSONResponse, RedirectResponse, Response, json_body, json_headers, to_response
+from .responses import (
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    json_body,
+    json_headers,
+    status_has_body,
+    to_response,
+)
 from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, REDIRECT, Mount, Route, Router
 from .scaffold import Scaffold, setupmethod
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -660,7 +668,7 @@ class _ServerErrors:
 
 
 def _error_response(exc: HTTPException) -> Response:
-    if exc.status_code in (204, 304) or exc.status_code < 200:
+    if not status_has_body(exc.status_code):
         return Response(b"", exc.status_code, exc.headers)
     return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
 

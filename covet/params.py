@@ -32,7 +32,7 @@ from ._parsing import plain_bool, plain_int
 from .background import BackgroundTasks
 from .datastructures import UploadFile
 from .requests import HTTPConnection, Request
-from .responses import Response, json_encoder
+from .responses import Response, json_encoder, status_has_body
 
 if TYPE_CHECKING:
     from .convertors import Convertor
@@ -471,7 +471,7 @@ def build_plan(
             "write status_code=201 (or http.HTTPStatus.CREATED)."
         )
     status = 200 if plan.status_code is None else plan.status_code
-    plan.json_status = status if status >= 200 and status not in (204, 304) else None
+    plan.json_status = status if status_has_body(status) else None
     annotation = plan.return_annotation
     if isinstance(annotation, type) and issubclass(annotation, Response):
         plan.json_status = None  # it says it returns a Response: do not try JSON first

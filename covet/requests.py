@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
-from ._deadlines import deadlines_for
+from ._deadlines import ReadDeadlines, deadlines_for
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .exceptions import ClientDisconnect, HTTPException
@@ -261,8 +261,7 @@ class Request(HTTPConnection):
     @property
     def content_type(self) -> str:
         """The media type of the body, lower-cased, without parameters ('' when absent)."""
-        raw = find_header(self.scope["headers"], b"content-type")
-        return parse_content_type(raw.decode("latin-1"))[0] if raw else ""
+        return media_type_of(self.scope["headers"])
 
     async def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, chunk by chunk, within ``max_body_size`` and ``body_timeout``.
@@ -290,8 +289,7 @@ class Request(HTTPConnection):
         self._body_done = False
         if self.body_timeout is not None:
             self._deadline = monotonic() + self.body_timeout
-            loop = _get_running_loop()  # None under trio: reads wait in an anyio cancel scope instead
-            self._deadlines = None if loop is None else deadlines_for(loop)
+            self._deadlines = _loop_deadlines()
 
     def _take_body(self, body: bytes | bool) -> None:
         """Adopt a body the app already read (see :func:`read_body`); False: its reading failed."""
@@ -305,37 +303,19 @@ class Request(HTTPConnection):
         For ``stream()``, and for ``body()`` after ``is_disconnected()`` kept a message back
         (otherwise ``body()`` reads with :func:`read_body`).
         """
-        receive = self._receive
         timeout = self.body_timeout
         if self._pending is not None:
             message, self._pending = self._pending, None
         elif timeout is None:
-            message = await receive()
-        elif self._deadlines is not None:
-            # asyncio: register the wait with the loop's one timer (see covet._deadlines).
-            deadlines = self._deadlines
-            task = deadlines.enter(self._deadline)
-            try:
-                message = await receive()
-            except asyncio.CancelledError:
-                if deadlines.timed_out(task):
-                    raise _timed_out(timeout) from None
-                raise  # cancelled by someone else too: theirs wins
-            finally:
-                deadlines.leave(task)
+            message = await self._receive()
         else:
-            message = await _receive_within(receive, self._deadline - monotonic(), timeout)
+            message = await _receive_by(self._receive, self._deadline, self._deadlines, timeout)
         kind = message["type"]
         if kind == "http.request":
             chunk: bytes = message.get("body", _EMPTY)
             expected = self._expected
             if chunk:
-                self._received += len(chunk)
-                limit = self.max_body_size
-                if limit is not None and self._received > limit:
-                    raise _too_large(limit)
-                if expected is not None and self._received > expected:
-                    raise _longer_than_declared()
+                self._received = _counted(self._received + len(chunk), self.max_body_size, expected)
             if not message.get("more_body", False):
                 self._body_done = True
                 if expected is not None and self._received != expected:
@@ -449,36 +429,19 @@ async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, b
     deadlines = None
     if body_timeout is not None:
         deadline = monotonic() + body_timeout
-        loop = _get_running_loop()  # None under trio: reads wait in an anyio cancel scope instead
-        if loop is not None:
-            deadlines = deadlines_for(loop)
+        deadlines = _loop_deadlines()
     chunks: list[bytes] = []
     received = 0
     while True:
         if body_timeout is None:
             message = await receive()
-        elif deadlines is not None:
-            # asyncio: register the wait with the loop's one timer (see covet._deadlines).
-            task = deadlines.enter(deadline)
-            try:
-                message = await receive()
-            except asyncio.CancelledError:
-                if deadlines.timed_out(task):
-                    raise _timed_out(body_timeout) from None
-                raise  # cancelled by someone else too: theirs wins
-            finally:
-                deadlines.leave(task)
         else:
-            message = await _receive_within(receive, deadline - monotonic(), body_timeout)
+            message = await _receive_by(receive, deadline, deadlines, body_timeout)
         kind = message["type"]
         if kind == "http.request":
             chunk: bytes = message.get("body", _EMPTY)
             if chunk:
-                received += len(chunk)
-                if max_body_size is not None and received > max_body_size:
-                    raise _too_large(max_body_size)
-                if expected is not None and received > expected:
-                    raise _longer_than_declared()
+                received = _counted(received + len(chunk), max_body_size, expected)
             if not message.get("more_body", False):
                 if expected is not None and received != expected:
                     raise _shorter_than_declared()
@@ -489,6 +452,12 @@ async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, b
             chunks.append(chunk)
         elif kind == "http.disconnect":
             raise ClientDisconnect()
+
+
+def media_type_of(headers: list[tuple[bytes, bytes]]) -> str:
+    """The body's media type from raw ASGI headers, lower-cased, without parameters ('' if none)."""
+    raw = find_header(headers, b"content-type")
+    return parse_content_type(raw.decode("latin-1"))[0] if raw else ""
 
 
 def _expected_length(headers: list[tuple[bytes, bytes]], limit: int | None) -> int | None:
@@ -504,12 +473,17 @@ def _expected_length(headers: list[tuple[bytes, bytes]], limit: int | None) -> i
     return expected
 
 
+def _counted(received: int, limit: int | None, expected: int | None) -> int:
+    """``received`` (bytes of body so far), checked: 413 past ``limit``, 400 past Content-Length."""
+    if limit is not None and received > limit:
+        raise _too_large(limit)
+    if expected is not None and received > expected:
+        raise HTTPException(400, "Request body is longer than its Content-Length.")
+    return received
+
+
 def _too_large(limit: int) -> HTTPException:
     return HTTPException(413, f"Request body exceeds max_body_size ({limit} bytes).")
-
-
-def _longer_than_declared() -> HTTPException:
-    return HTTPException(400, "Request body is longer than its Content-Length.")
 
 
 def _shorter_than_declared() -> HTTPException:
@@ -520,11 +494,31 @@ def _timed_out(timeout: float) -> HTTPException:
     return HTTPException(408, f"Request body not received within body_timeout ({timeout:g} s).")
 
 
-async def _receive_within(receive: Receive, remaining: float, timeout: float) -> Message:
-    """``await receive()`` under a cancel scope (event loops other than asyncio), else 408."""
-    with anyio.move_on_after(remaining):
+def _loop_deadlines() -> ReadDeadlines | None:
+    """The body deadlines of the running asyncio loop; None under trio (see :func:`_receive_by`)."""
+    loop = _get_running_loop()
+    return None if loop is None else deadlines_for(loop)
+
+
+async def _receive_by(receive: Receive, deadline: float, deadlines: ReadDeadlines | None, timeout: float) -> Message:
+    """``await receive()``, or 408 if nothing came by ``deadline`` (``time.monotonic()`` seconds).
+
+    On asyncio the wait is registered with the loop's one timer (``deadlines``, see
+    covet._deadlines); other event loops (trio, ``deadlines`` None) wait in a cancel scope.
+    """
+    if deadlines is None:
+        with anyio.move_on_after(deadline - monotonic()):
+            return await receive()
+        raise _timed_out(timeout)
+    task = deadlines.enter(deadline)
+    try:
         return await receive()
-    raise _timed_out(timeout)
+    except asyncio.CancelledError:
+        if deadlines.timed_out(task):
+            raise _timed_out(timeout) from None
+        raise  # cancelled by someone else too: theirs wins
+    finally:
+        deadlines.leave(task)
 
 
 class _Unset:

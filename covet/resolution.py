@@ -18,7 +18,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from ._parsing import ParseError, find_header, parse_content_type, parse_query_first
+from ._parsing import ParseError, find_header, parse_query_first
 from .background import BackgroundTasks
 from .datastructures import UploadFile
 from .exceptions import HTTPException, RequestValidationError
@@ -40,7 +40,7 @@ from .params import (
     missing_error,
     validation_error,
 )
-from .requests import Request
+from .requests import Request, media_type_of
 from .types import Scope
 
 if TYPE_CHECKING:
@@ -146,11 +146,11 @@ def _take_json_body(
         for spec in plan.body_params:
             values[spec.name] = spec.default_value()
         return
-    raw_type = find_header(scope["headers"], b"content-type")
-    if raw_type != b"application/json":
+    headers = scope["headers"]
+    if find_header(headers, b"content-type") != b"application/json":
         # Not the usual spelling: parse the header. Only JSON is parsed as JSON, so a cross-site
         # text/plain "simple request" never reaches the handler.
-        media_type = parse_content_type(raw_type.decode("latin-1"))[0] if raw_type else ""
+        media_type = media_type_of(headers)
         if not _is_json(media_type):
             raise HTTPException(
                 415,

@@ -81,6 +81,11 @@ def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
     return header
 
 
+def status_has_body(status: int) -> bool:
+    """Whether a response with this status carries a body (not 1xx, 204 or 304)."""
+    return status >= 200 and status != 204 and status != 304
+
+
 # The Content-Length headers of bodies up to 1 KiB, made once: most responses are that small.
 _CONTENT_LENGTHS = [(b"content-length", str(length).encode()) for length in range(1024)]
 
@@ -161,7 +166,7 @@ class Response:
     def _init_headers(self) -> None:
         raw = self.raw_headers
         status = self.status_code
-        has_body = status >= 200 and status != 204 and status != 304
+        has_body = status_has_body(status)
         media_type = self.media_type
         if not raw:
             # No headers given: nothing to check for, the usual case.
@@ -782,16 +787,15 @@ def _json_response(body: bytes, status: int, headers: Mapping[str, str] | None) 
     response = Response.__new__(JSONResponse)
     response.status_code = status
     response.background = None
-    response.body = body
-    if headers or status < 200 or status in (204, 304):
-        if status < 200 or status in (204, 304):
-            response.body = b""  # these statuses have no body, whatever the handler returned
+    has_body = status_has_body(status)
+    response.body = body if has_body else b""  # a 204 or 304 sends none, whatever was returned
+    if headers or not has_body:
         response.raw_headers = []
         if headers:
             _wrap_headers(response.raw_headers).update(headers)
         response._init_headers()
     else:
-        response.raw_headers = [_content_length(len(body)), _JSON_CONTENT_TYPE]
+        response.raw_headers = json_headers(body)
     return response
 
 
