@@ -8,7 +8,6 @@ background tasks. Errors are turned into responses by error handlers, innermost 
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -16,35 +15,30 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import quote
 
-import anyio.to_thread
-
 from ._debug import server_error_response
 from .blueprints import Blueprint, join_paths
 from .config import Config
 from .datastructures import State
 from .exceptions import ClientDisconnect, HTTPException, RequestValidationError
 from .formparsers import DEFAULT_FORM_LIMITS, FormLimits
-from .globals import _app_var, _request_var, current_request, request_of
-from .params import CALL_BODY, CALL_EXTRACT, CALL_PATH, CALL_SIMPLE
+from .globals import RequestBox, _app_var, _request_var, current_request
+from .pipeline import Runner, StartWatch, build_runner, call_flexible, failure_runner, send_response
 from .requests import (
     BodyLimits,
     Request,
     check_body_timeout,
     check_form_limits,
     check_max_body_size,
-    read_body,
 )
-from .resolution import AppDependencies, RequestContext, extract, resolve
+from .resolution import AppDependencies
 from .responses import (
     JSONResponse,
     RedirectResponse,
     Response,
-    json_body,
-    json_headers,
     status_has_body,
     to_response,
 )
-from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, REDIRECT, Mount, Route, Router
+from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, NOT_FOUND, REDIRECT, Mount, Route, Router
 from .scaffold import Scaffold, setupmethod
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -120,10 +114,12 @@ class Covet(Scaffold):
         self.swagger_ui_url = swagger_ui_url
         self.redoc_js_url = redoc_js_url
         self.openapi_schema: dict[str, Any] | None = None
-        self._app_chain = (self,)
+        # Set when the app freezes (see _freeze): the ASGI app requests enter, the runners of what
+        # routing answers by itself, the app's body limits, whether _serve renders 500s.
         self._stack: ASGIApp | None = None
-        self._plain = False  # no user middleware: __call__ serves http requests itself
-        self._body_limits: BodyLimits | None = None  # the defaults above, fixed by the first request
+        self._routing_runners: dict[int, Runner] = {}
+        self._body_limits = BodyLimits(self.max_body_size, self.form_limits, self.body_timeout)
+        self._renders_errors = True
         if openapi_url is not None:
             from .openapi import install_docs_routes
 
@@ -320,30 +316,59 @@ class Covet(Scaffold):
 
     # -- ASGI ----------------------------------------------------------------------------------------
 
-    def _build_stack(self) -> ASGIApp:
-        # The first request freezes the setup, so what each route needs per request is known now.
-        for route in self.router.routes:
-            route.hooked = any(
-                scaffold.before_request_funcs or scaffold.after_request_funcs for scaffold in route.scaffolds
-            )
-            plan = route.plan
-            route.direct = (
-                not route.hooked and plan.is_async and not plan.has_dependencies and not plan.has_background
-            )
-        app: ASGIApp = self._handle
-        for cls, options in reversed(self.user_middleware):
-            app = cls(app, **options)
-        if self.user_middleware:
-            app = _ServerErrors(app, self)
-        self._plain = not self.user_middleware
-        self._body_limits = BodyLimits(self.max_body_size, self.form_limits, self.body_timeout)
-        return app
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point: the middleware stack, whose innermost layer is :meth:`_serve`."""
+        scope["app"] = self
+        app = self._stack
+        if app is None:
+            app = self._freeze()
+        await app(scope, receive, send)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One request: resolve the route, run the runner made for it, clean up.
+
+        Runners (covet.pipeline) turn every exception they can into a response; what escapes them
+        is turned into a 500 here when no middleware is outside (else by the outermost layer,
+        :class:`_ServerErrors`), and re-raised so the server logs it.
+        """
+        if scope["type"] != "http":
+            await self._serve_other(scope, receive, send)
+            return
+        path = scope["path"]
+        root = scope.get("root_path")
+        if root and path.startswith(root):
+            # The app's own routes are relative to where it is mounted; its bare mount point is "/".
+            path = path[len(root) :] or "/"
+        kind, target, params = self.router.http.resolve(scope["method"], path)
+        if kind == FOUND:
+            scope["path_params"] = params
+            scope["route"] = target
+            runner = target.runner
+            limits = target.body_limits
+        else:
+            runner = self._routing_runners[kind]
+            limits = self._body_limits
+        # The request's makings (see covet.globals): the Request itself is made when first needed.
+        box = [None, scope, receive, send, limits, None, False]
+        token = _request_var.set(box)
+        try:
+            await runner(box, target)
+        except ClientDisconnect:
+            pass  # nobody is listening for a response (teardown has run in the runner)
+        except Exception as exc:
+            if self._renders_errors and not box[6]:
+                await send_response(server_error_response(scope, exc, self.debug), box)
+            raise
+        finally:
+            made = box[0]
+            if made is not None and made._form is not None:
+                await made.close()
+            box.clear()
+            _request_var.reset(token)
+
+    async def _serve_other(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "http":
-            await self(scope, receive, send, True)
-        elif kind == "lifespan":
+        if kind == "lifespan":
             await self._handle_lifespan(scope, receive, send)
         elif kind == "websocket":
             # WebSocket routes arrive with the real-time issue; until then refuse cleanly.
@@ -352,219 +377,34 @@ class Covet(Scaffold):
         else:
             raise RuntimeError(f"covet does not handle ASGI scope type {kind!r}.")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send, _inner: bool = False) -> None:
-        """The ASGI entry point; http requests are served in this very coroutine when it can.
+    def _freeze(self) -> ASGIApp:
+        """Settle the setup at the first request (or startup): runners, limits, the middleware stack.
 
-        Without user middleware (``_plain``) an http request needs no other layer, and one coroutine
-        less per request is measurable. Everything else goes through the middleware stack, whose
-        innermost layer (``_handle``) comes back here with ``_inner=True`` for http requests.
+        Everything a request would otherwise look up (hooks of the route's chain, how its handler is
+        called, its body limits) is decided here, once per route.
         """
-        if not _inner:
-            scope["app"] = self
-            if self._stack is None:
-                self._stack = self._build_stack()
-            if not self._plain or scope["type"] != "http":
-                await self._stack(scope, receive, send)
-                return
-        # The request's makings (see covet.globals): the Request itself is made when first needed.
-        box: list[Any] = [None, scope, receive, send, self._body_limits, None]
-        # A request of an enclosing app still running in this context (a mounted covet app) gets
-        # the variable back at the end; otherwise the emptied box stays, meaning "no request".
-        outer = _request_var.get(None)
-        _request_var.set(box)
-        ctx: RequestContext | None = None
-        # Whether the response may have reached the client: after that a failure can only be
-        # logged, not turned into a 500.
-        started = False
-        try:
-            path = scope["path"]
-            root = scope.get("root_path")
-            if root and path.startswith(root):
-                # The app's own routes are relative to where it is mounted; its bare mount point is "/".
-                path = path[len(root) :] or "/"
-            method = scope["method"]
-            kind, target, params = self.router.resolve(method, path)
-            body: bytes | None = None  # set when a handler's JSON goes out without a Response
-            if kind == FOUND:
-                scope["path_params"] = params
-                scope["route"] = target
-                if target.body_limits is not None:
-                    box[4] = target.body_limits
-                if target.direct:
-                    # An async handler without hooks or dependencies: run it here, one coroutine
-                    # layer less than _run_route, which handles everything else.
-                    plan = target.plan
-                    try:
-                        mode = plan.call_mode
-                        if mode == CALL_SIMPLE:
-                            result = await plan.func()
-                        elif mode == CALL_PATH:
-                            result = await plan.func(**params)
-                        elif mode == CALL_EXTRACT:
-                            result = await plan.func(**extract(plan, scope, request_of(box) if plan.needs_request else None))
-                        elif mode == CALL_BODY:
-                            if plan.needs_request:
-                                request = request_of(box)
-                                received = await request.body()
-                            else:
-                                # No Request at all: the body is read here and kept in the box
-                                # for one made later (covet.request, an error handler).
-                                request = None
-                                limits = box[4]
-                                box[5] = False  # until it succeeds: a failed read is not repeated
-                                received = box[5] = await read_body(scope, receive, limits.max_body_size, limits.body_timeout)
-                            result = await plan.func(**extract(plan, scope, request, received))
-                        else:
-                            result = await plan.func(**await resolve(plan, request_of(box), None))
-                        if plan.json_status is not None:
-                            # Nothing runs after this handler, so JSON data needs no Response.
-                            body = json_body(result, plan.encode)
-                        if body is None:
-                            response = result if isinstance(result, Response) else to_response(result, plan.status_code, plan.encode)
-                    except Exception as exc:
-                        response = await self._handle_exception(exc, request_of(box), target.scaffolds)
-                else:
-                    response, ctx = await self._run_route(target, request_of(box))
-            elif kind == MOUNTED:
-                await self._call_mount(target, scope, receive, send)
-                return
-            else:
-                response = await self._run_routing_failure(kind, target, request_of(box))
-            if body is not None:
-                started = True
-                await send({"type": "http.response.start", "status": plan.json_status, "headers": json_headers(body)})
-                await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
-            elif type(response).__call__ is _send_whole:
-                # A body known in full: two sends, nothing that can fail between them but the server.
-                started = True
-                await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
-                await send({"type": "http.response.body", "body": b"" if method == "HEAD" else response.body})
-                if response.background is not None:
-                    await response.background()
-            else:
-                watch = _StartWatch(send)
-                try:
-                    await response(scope, receive, watch)
-                finally:
-                    started = watch.started
-            if ctx is not None:
-                if ctx.stack is not None:
-                    await ctx.stack.aclose()
-                if ctx.background is not None:
-                    await ctx.background()
-        except ClientDisconnect:
-            # Nobody is listening for a response, but yield dependencies still get their teardown.
-            if ctx is not None and ctx.stack is not None:
-                with contextlib.suppress(Exception):
-                    await ctx.stack.aclose()
-            return
-        except Exception as exc:
-            if ctx is not None and ctx.stack is not None:
-                with contextlib.suppress(Exception):
-                    await ctx.stack.aclose()
-            if started:
-                raise
-            await server_error_response(scope, exc, self.debug)(scope, receive, send)
-            # Re-raised so the server logs it and the test client can surface it.
-            raise
-        finally:
-            made = box[0]
-            if made is not None and made._form is not None:
-                await made.close()
-            box.clear()  # emptied (see covet.globals)
-            if outer:
-                _request_var.set(outer)
+        self._body_limits = BodyLimits(self.max_body_size, self.form_limits, self.body_timeout)
+        for route in self.router.routes:
+            if route.body_limits is None:
+                route.body_limits = self._body_limits
+            route.runner = build_runner(self, route.plan, route.scaffolds)
+        self._routing_runners = {
+            NOT_FOUND: failure_runner(self, _not_found),
+            METHOD_NOT_ALLOWED: failure_runner(self, _method_not_allowed),
+            REDIRECT: failure_runner(self, _trailing_slash_redirect),
+            MOUNTED: _mount_runner,
+        }
+        app: ASGIApp = self._serve
+        for cls, options in reversed(self.user_middleware):
+            app = cls(app, **options)
+        # Where a 500 is rendered: here in _serve when nothing is outside it, else outermost.
+        self._renders_errors = not self.user_middleware
+        if self.user_middleware:
+            app = _ServerErrors(app, self)
+        self._stack = app
+        return app
 
-    async def _run_route(self, route: Route, request: Request) -> tuple[Response, RequestContext | None]:
-        plan = route.plan
-        chain = route.scaffolds
-        hooked = route.hooked
-        ctx: RequestContext | None = None
-        try:
-            response = await self._before_request(chain, request) if hooked else None
-            if response is None:
-                func = plan.func
-                if plan.simple:
-                    result = await func() if plan.is_async else await anyio.to_thread.run_sync(func)
-                else:
-                    if plan.has_dependencies or plan.has_background:
-                        ctx = RequestContext(request)
-                    kwargs = await resolve(plan, request, ctx)
-                    if plan.is_async:
-                        result = await func(**kwargs)
-                    else:
-                        result = await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
-                response = to_response(result, plan.status_code, plan.encode)
-        except Exception as exc:
-            if ctx is not None and ctx.stack is not None:
-                # Teardown sees the handler's exception and may translate or swallow it.
-                stack, ctx.stack = ctx.stack, None
-                try:
-                    await stack.__aexit__(type(exc), exc, exc.__traceback__)
-                except Exception as replaced:
-                    exc = replaced
-            response = await self._handle_exception(exc, request, chain)
-        if hooked:
-            response = await self._after_request(chain, response)
-        return response, ctx
-
-    async def _run_routing_failure(self, kind: int, target: Any, request: Request) -> Response:
-        chain = self._app_chain
-        try:
-            response = await self._before_request(chain, request)
-            if response is None:
-                if kind == METHOD_NOT_ALLOWED:
-                    allow = ", ".join(sorted(target | {"OPTIONS"}))
-                    if request.method == "OPTIONS":
-                        response = Response(b"", 200, {"allow": allow})
-                    else:
-                        raise HTTPException(405, headers={"Allow": allow})
-                elif kind == REDIRECT:
-                    scope = request.scope
-                    query = scope.get("query_string", b"")
-                    raw_path = scope.get("raw_path")
-                    if raw_path:
-                        # The client's own encoding: re-quoting the decoded path could turn an
-                        # escaped '?' or '%' into syntax.
-                        location = raw_path.decode("latin-1").split("?", 1)[0] + "/"
-                    else:
-                        location = scope.get("root_path", "").rstrip("/") + quote(target)
-                    if query:
-                        location += "?" + query.decode("latin-1")
-                    response = RedirectResponse(location, status_code=308)
-                else:
-                    raise HTTPException(404)
-        except Exception as exc:
-            response = await self._handle_exception(exc, request, chain)
-        return await self._after_request(chain, response)
-
-    async def _call_mount(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
-        child = dict(scope)
-        child["root_path"] = scope.get("root_path", "").rstrip("/") + mount.prefix
-        child.pop("path_params", None)
-        await mount.app(child, receive, send)
-
-    async def _before_request(self, chain: tuple[Scaffold, ...], request: Request) -> Response | None:
-        for scaffold in chain:
-            for hook in scaffold.before_request_funcs:
-                result = await _call_flexible(hook, request)
-                if result is not None:
-                    return to_response(result, None)
-        return None
-
-    async def _after_request(self, chain: tuple[Scaffold, ...], response: Response) -> Response:
-        for scaffold in reversed(chain):
-            for hook in reversed(scaffold.after_request_funcs):
-                result = await _call_flexible(hook, response)
-                if not isinstance(result, Response):
-                    raise TypeError(
-                        f"after_request hook {_endpoint_name(hook)!r} returned {result!r}; "
-                        "it must return the response it received (or a new Response)."
-                    )
-                response = result
-        return response
-
-    async def _handle_exception(self, exc: Exception, request: Request, chain: tuple[Scaffold, ...]) -> Response:
+    async def handle_exception(self, exc: Exception, request: Request, chain: Sequence[Scaffold]) -> Response:
         """The response for ``exc``: a registered handler's, the default JSON error, or re-raise."""
         # A handler for the exception's own class or status wins anywhere in the chain; a catch-all
         # 500 handler is only the fallback for exceptions nobody named.
@@ -573,7 +413,7 @@ class Covet(Scaffold):
             handlers += [scaffold.error_handlers.get(500) for scaffold in reversed(chain)]
         for handler in handlers:
             if handler is not None:
-                result = await _call_flexible(handler, exc)
+                result = await call_flexible(handler, exc)
                 status = exc.status_code if isinstance(exc, HTTPException) else 500
                 response = to_response(result, status)
                 if isinstance(exc, HTTPException) and exc.headers and not isinstance(result, Response):
@@ -606,7 +446,7 @@ class Covet(Scaffold):
         token = _app_var.set(self)
         try:
             for func in self.startup_funcs:
-                await _call_flexible(func)
+                await call_flexible(func)
             async with contextlib.AsyncExitStack() as stack:
                 if self.lifespan_context is not None:
                     context = self.lifespan_context
@@ -619,26 +459,9 @@ class Covet(Scaffold):
                 await self.app_dependencies.startup()
                 yield
             for func in self.shutdown_funcs:
-                await _call_flexible(func)
+                await call_flexible(func)
         finally:
             _app_var.reset(token)
-
-
-class _StartWatch:
-    """A ``send`` that remembers whether the response has started (cheaper than a closure)."""
-
-    __slots__ = ("send", "started")
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.started = False
-
-    async def __call__(self, message: Message) -> None:
-        self.started = True
-        await self.send(message)
-
-
-_send_whole = Response.__call__
 
 
 class _ServerErrors:
@@ -673,29 +496,43 @@ def _error_response(exc: HTTPException) -> Response:
     return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
 
 
-async def _call_flexible(func: Callable[..., Any], *args: Any) -> Any:
-    """Call a hook with as many of ``args`` as it accepts; sync hooks run in a worker thread."""
-    count = _arity(func)
-    call_args = args[:count]
-    if _is_async(func):
-        return await func(*call_args)
-    return await anyio.to_thread.run_sync(functools.partial(func, *call_args))
+async def _not_found(box: RequestBox[Any], target: Any) -> Response:
+    raise HTTPException(404)
 
 
-@functools.cache
-def _arity(func: Callable[..., Any]) -> int:
-    try:
-        parameters = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return 1
-    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
-        return 99
-    return sum(1 for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+async def _method_not_allowed(box: RequestBox[Any], allowed: set[str]) -> Response:
+    # The path exists with other methods: 405 with Allow (RFC 9110 §15.5.6), or the automatic
+    # answer to OPTIONS.
+    allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+    if box[1]["method"] == "OPTIONS":
+        return Response(b"", 200, {"allow": allow})
+    raise HTTPException(405, headers={"Allow": allow})
 
 
-@functools.cache
-def _is_async(func: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None))
+async def _trailing_slash_redirect(box: RequestBox[Any], new_path: str) -> Response:
+    # A route written "/a/" answers "/a" with a permanent redirect to "/a/", query kept.
+    scope = box[1]
+    query = scope.get("query_string", b"")
+    raw_path = scope.get("raw_path")
+    if raw_path:
+        # The client's own encoding: re-quoting the decoded path could turn an escaped '?' or
+        # '%' into syntax.
+        location = raw_path.decode("latin-1").split("?", 1)[0] + "/"
+    else:
+        location = scope.get("root_path", "").rstrip("/") + quote(new_path)
+    if query:
+        location += "?" + query.decode("latin-1")
+    return RedirectResponse(location, status_code=308)
+
+
+async def _mount_runner(box: RequestBox[Any], mount: Mount) -> None:
+    # A mounted ASGI app sees its prefix moved from the path into root_path; its sends are watched
+    # so that a failure after its response started is not answered with a second one.
+    scope = box[1]
+    child = dict(scope)
+    child["root_path"] = scope.get("root_path", "").rstrip("/") + mount.prefix
+    child.pop("path_params", None)
+    await mount.app(child, box[2], StartWatch(box[3], box))
 
 
 def _caller_directory() -> str:

@@ -39,7 +39,9 @@ class Blueprint(Scaffold):
         self._registered = False
 
     def _check_setup_allowed(self, what: str) -> None:
-        if self._registered and what in ("add_route", "register_blueprint"):
+        # Flask's rule: a registered blueprint is part of an app's setup, which may not change
+        # afterwards (the app builds each route's runner from the hooks it sees when it freezes).
+        if self._registered:
             raise RuntimeError(
                 f"Blueprint {self.name!r} is already registered on an app; call {what}() before "
                 "app.register_blueprint() so the app sees it."

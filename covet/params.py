@@ -154,23 +154,33 @@ class Depends:
         async def items(db: Annotated[DB, Depends(get_db)]): ...
 
     Within one request each dependency runs once; ``use_cache=False`` runs it every time it is used.
-    ``scope="app"`` makes the value once for the whole app, at startup, and tears it down at
-    shutdown (a connection pool, an HTTP client); such a dependency may only depend on other
-    app-scoped ones, since no request exists when it is made.
+    ``scope`` says when a ``yield`` dependency is torn down:
+
+    - ``"request"`` (the default): after the response has been sent, so the response reaches the
+      client first; a failure in the teardown is logged, the client has its answer already.
+    - ``"function"``: as soon as the handler returns (or raises), before the response is sent, so
+      a failure there (a database commit) becomes the response: a 500, or what an error handler
+      makes of it. The same name and meaning as FastAPI's.
+    - ``"app"``: the value is made once for the whole app, at startup, and torn down at shutdown
+      (a connection pool, an HTTP client); such a dependency may only depend on other app-scoped
+      ones, since no request exists when it is made.
+
+    Teardown runs on every way out of a request: success, an exception in the handler or a hook,
+    a client that disconnects, and a cancelled task (then shielded, so it can still await).
     """
 
     def __init__(
         self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True, scope: str = "request"
     ) -> None:
-        if scope not in ("request", "app"):
-            raise ValueError(f"Depends(scope=...) is 'request' or 'app', got {scope!r}.")
+        if scope not in ("request", "function", "app"):
+            raise ValueError(f"Depends(scope=...) is 'request', 'function' or 'app', got {scope!r}.")
         self.dependency = dependency
         self.use_cache = use_cache
         self.scope = scope
 
     def __repr__(self) -> str:
         name = getattr(self.dependency, "__qualname__", repr(self.dependency))
-        extra = ("" if self.use_cache else ", use_cache=False") + ("" if self.scope == "request" else ", scope='app'")
+        extra = ("" if self.use_cache else ", use_cache=False") + ("" if self.scope == "request" else f", scope={self.scope!r}")
         return f"Depends({name}{extra})"
 
 
@@ -420,10 +430,14 @@ class EndpointPlan:
 
 
 class DependencyPlan(EndpointPlan):
-    def __init__(self, func: Callable[..., Any], use_cache: bool, app_scoped: bool = False) -> None:
+    def __init__(
+        self, func: Callable[..., Any], use_cache: bool, app_scoped: bool = False, function_scoped: bool = False
+    ) -> None:
         super().__init__(func)
         self.use_cache = use_cache
         self.app_scoped = app_scoped
+        #: A ``yield`` dependency torn down when the handler returns, before the response is sent.
+        self.function_scoped = function_scoped
 
 
 def _is_async_callable(func: Any) -> bool:
@@ -552,7 +566,7 @@ def dependency_plan(
         chain = " -> ".join(getattr(f, "__qualname__", repr(f)) for f in (*stack, func))
         raise TypeError(f"Dependency cycle: {chain}. Break the cycle so each dependency is computed once.")
     app_scoped = marker.scope == "app"
-    dep = DependencyPlan(func, marker.use_cache, app_scoped)
+    dep = DependencyPlan(func, marker.use_cache, app_scoped, marker.scope == "function")
     # An app-scoped dependency has no request: plan it against no path parameters.
     _build(func, dep, path, {} if app_scoped else path_convertors, stack)
     dep.needs_exit_stack = dep.needs_exit_stack or (dep.is_generator and not app_scoped)

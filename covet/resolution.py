@@ -40,7 +40,7 @@ from .params import (
     missing_error,
     validation_error,
 )
-from .requests import Request, media_type_of
+from .requests import HTTPConnection, Request, media_type_of
 from .types import Scope
 
 if TYPE_CHECKING:
@@ -56,25 +56,74 @@ def _is_json(media_type: str) -> bool:
 
 
 class RequestContext:
-    """Per-request state of dependency resolution: the cache and the teardown stack."""
+    """Per-request state of dependency resolution: the cache, the teardown stacks, background tasks.
 
-    __slots__ = ("request", "app", "overrides", "cache", "stack", "background")
+    ``connection`` is the request (or, for WebSocket routes, the connection) being served. ``yield``
+    dependencies register their teardown on ``stack`` (``Depends(scope="request")``, closed after
+    the response is sent) or ``function_stack`` (``scope="function"``, closed when the handler
+    returns); both are made on first use, so a request without them pays nothing.
+    """
 
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.app: Covet | None = request.scope.get("app")
+    __slots__ = ("connection", "app", "overrides", "cache", "stack", "function_stack", "background")
+
+    def __init__(self, connection: HTTPConnection) -> None:
+        self.connection = connection
+        self.app: Covet | None = connection.scope.get("app")
         # Read once per request; an empty dict (the normal case outside tests) becomes None.
         self.overrides: dict[Any, Any] | None = getattr(self.app, "dependency_overrides", None) or None
         self.cache: dict[Any, Any] = {}
         self.stack: contextlib.AsyncExitStack | None = None
+        self.function_stack: contextlib.AsyncExitStack | None = None
         self.background: BackgroundTasks | None = None
 
+    @property
+    def request(self) -> Request:
+        """The connection as an http Request (what body and form parameters read from)."""
+        return self.connection  # type: ignore[return-value]
 
-async def resolve(plan: EndpointPlan, request: Request, ctx: RequestContext | None) -> dict[str, Any]:
+    async def close_function_scope(self) -> None:
+        """Tear down the ``scope="function"`` dependencies of a handler that returned normally.
+
+        Raises what a teardown raises: the caller turns it into the response (a 500, or what an
+        error handler makes of it), since nothing has been sent yet.
+        """
+        stack, self.function_stack = self.function_stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def unwind(self, exc: BaseException) -> BaseException:
+        """Tear down every dependency still open while ``exc`` is in flight; the exception to handle.
+
+        Each teardown sees ``exc`` (a ``yield`` dependency can roll back). One that raises replaces
+        it, as an exception raised in an ``except`` block would. Function-scoped dependencies close
+        first: they were entered last.
+        """
+        for name in ("function_stack", "stack"):
+            stack = getattr(self, name)
+            if stack is None:
+                continue
+            setattr(self, name, None)
+            try:
+                await stack.__aexit__(type(exc), exc, exc.__traceback__)
+            except BaseException as replaced:  # noqa: B036 - a teardown may raise anything, even cancellation
+                exc = replaced
+        return exc
+
+    async def close(self) -> None:
+        """After the response: tear down request-scoped dependencies, then run background tasks."""
+        stack, self.stack = self.stack, None
+        if stack is not None:
+            await stack.aclose()
+        if self.background is not None:
+            await self.background()
+
+
+async def resolve(plan: EndpointPlan, connection: HTTPConnection, ctx: RequestContext | None) -> dict[str, Any]:
     """The keyword arguments for ``plan.func``; raises RequestValidationError listing every error.
 
     ``ctx`` may be None when the plan has neither dependencies nor background tasks: a request that
-    only reads parameters makes no RequestContext.
+    only reads parameters makes no RequestContext. Body and form parameters need ``connection`` to
+    be a :class:`Request`.
     """
     errors: list[dict[str, Any]] = []
     if plan.only_dependencies:
@@ -83,7 +132,7 @@ async def resolve(plan: EndpointPlan, request: Request, ctx: RequestContext | No
         for spec in plan.params:
             values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     else:
-        values = await _resolve_into(plan, request, ctx, errors)
+        values = await _resolve_into(plan, connection, ctx, errors)
     if errors:
         raise RequestValidationError(errors)
     return values
@@ -242,8 +291,10 @@ def _extract_into(
 
 
 async def _resolve_into(
-    plan: EndpointPlan, request: Request, ctx: RequestContext | None, errors: list[dict[str, Any]]
+    plan: EndpointPlan, connection: HTTPConnection, ctx: RequestContext | None, errors: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    # Body and form parameters exist only on http routes, whose connection is a Request.
+    request: Request = connection  # type: ignore[assignment]
     # Errors are listed in this order: route dependencies, request data (path, query, headers,
     # cookies), parameter dependencies and form fields, then the body.
     for dep in plan.dependencies:
@@ -303,7 +354,7 @@ async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list
         for spec in dep.params:
             kwargs[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     else:
-        kwargs = await _resolve_into(dep, ctx.request, ctx, errors)
+        kwargs = await _resolve_into(dep, ctx.connection, ctx, errors)
     if len(errors) > before:
         return None
     value = await _invoke(dep, func, kwargs, ctx)
@@ -317,6 +368,10 @@ async def _invoke(
 ) -> Any:
     """Call a dependency; a ``yield`` one registers its teardown on ``owner.stack``."""
     if dep.is_generator:
+        if dep.function_scoped and isinstance(owner, RequestContext):
+            if owner.function_stack is None:
+                owner.function_stack = contextlib.AsyncExitStack()
+            return await _enter_generator(func, kwargs, owner.function_stack)
         if owner.stack is None:
             owner.stack = contextlib.AsyncExitStack()
         return await _enter_generator(func, kwargs, owner.stack)
@@ -345,7 +400,8 @@ def _override_plan(app: Any, func: Callable[..., Any], original: DependencyPlan)
     cache: dict[Any, DependencyPlan] = app.__dict__.setdefault("_override_plans", {})
     plan = cache.get(func)
     if plan is None:
-        plan = dependency_plan(Depends(func, use_cache=original.use_cache), "<override>", {}, ())
+        scope = "function" if original.function_scoped else "request"
+        plan = dependency_plan(Depends(func, use_cache=original.use_cache, scope=scope), "<override>", {}, ())
         cache[func] = plan
     return plan
 

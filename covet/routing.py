@@ -32,6 +32,7 @@ else:  # pragma: no cover - exercised only when the extension is built
 
 if TYPE_CHECKING:
     from .params import EndpointPlan
+    from .pipeline import Runner
     from .requests import BodyLimits
     from .scaffold import Scaffold
 
@@ -39,6 +40,7 @@ __all__ = [
     "Route",
     "Mount",
     "Router",
+    "RouteTable",
     "RouteMatch",
     "parse_path",
     "FOUND",
@@ -46,9 +48,13 @@ __all__ = [
     "METHOD_NOT_ALLOWED",
     "REDIRECT",
     "MOUNTED",
+    "SCOPE_TYPES",
 ]
 
 FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, REDIRECT, MOUNTED = range(5)
+
+#: The ASGI scope types routes serve; the router keeps one table of routes for each.
+SCOPE_TYPES = ("http", "websocket")
 
 # `<int:user_id>` / `<user_id>` (Flask) or `{user_id:int}` / `{user_id}` (brace).
 _PARAM_RE = re.compile(
@@ -129,8 +135,8 @@ class Route:
         "options",
         "include_in_schema",
         "is_static",
-        "hooked",
-        "direct",
+        "scope_type",
+        "runner",
         "body_limits",
     )
 
@@ -143,9 +149,14 @@ class Route:
         name: str,
         scaffolds: Sequence[Scaffold] = (),
         options: dict[str, Any] | None = None,
+        scope_type: str = "http",
     ) -> None:
         from .params import build_plan, endpoint_annotations
 
+        if scope_type not in SCOPE_TYPES:
+            raise ValueError(f"Routes serve one of the ASGI scope types {SCOPE_TYPES}, got {scope_type!r}.")
+        #: The ASGI scope type this route serves ("http" or "websocket"): each has its own table.
+        self.scope_type = scope_type
         self.path = path
         self.endpoint = endpoint
         upper = {method.upper() for method in methods}
@@ -169,11 +180,9 @@ class Route:
                 self.convertors[param] = CONVERTORS[conv]
         self.param_names = tuple(self.convertors)
         self.is_static = not self.convertors
-        # Whether any scaffold in the chain has before/after_request hooks; settled by the app
-        # when it starts serving (hooks may be added until then).
-        self.hooked = True
-        # Whether the app may run the handler inline (async, no hooks, no dependency context).
-        self.direct = False
+        #: ``await runner(box, route)`` serves one request: made for this route's shape when the
+        #: app freezes (see covet.pipeline), since hooks may be added until then.
+        self.runner: Runner | None = None
         self.plan: EndpointPlan = build_plan(
             endpoint, path=path, path_convertors=self.convertors, options=self.options
         )
@@ -310,37 +319,29 @@ class Mount:
 RouteMatch = tuple[int, Any, Any]
 
 
-class Router:
-    """All routes and mounts of one application."""
+class RouteTable:
+    """The routes of one ASGI scope type, and how a path resolves among them.
 
-    def __init__(self) -> None:
-        self.routes: list[Route] = []
-        self.mounts: list[Mount] = []
-        self.names: dict[str, Route] = {}
+    A static-path dict first, the segment-trie matcher second; then the router's mounts (shared by
+    every table: a mounted app serves whatever scope types it handles) and, for http only, the
+    trailing-slash redirect.
+    """
+
+    __slots__ = ("_static", "_matcher", "_mounts", "_redirects")
+
+    def __init__(self, mounts: list[Mount], redirects: bool) -> None:
         # Fully static paths: path -> {method: route}; the first route registered for a method wins.
         self._static: dict[str, dict[str, Route]] = {}
         self._matcher = Matcher()
+        self._mounts = mounts
+        self._redirects = redirects
 
     def add(self, route: Route) -> None:
-        existing = self.names.get(route.name)
-        if existing is not None and existing.endpoint is not route.endpoint:
-            raise ValueError(
-                f"Route name {route.name!r} is already used by {existing.path!r} "
-                f"({_describe(existing.endpoint)}); pass name='...' to give "
-                f"{_describe(route.endpoint)} a different one."
-            )
-        self.routes.append(route)
-        self.names.setdefault(route.name, route)
         if route.is_static:
             by_method = self._static.setdefault(route.path, {})
             for method in route.methods:
                 by_method.setdefault(method, route)
         self._matcher.add(route.segment_specs(), route)
-
-    def mount(self, mount: Mount) -> None:
-        self.mounts.append(mount)
-        # Longest prefix first, so "/static/img" wins over "/static".
-        self.mounts.sort(key=lambda m: len(m.prefix), reverse=True)
 
     def resolve(self, method: str, path: str) -> RouteMatch:
         """``(FOUND, route, params)``, ``(METHOD_NOT_ALLOWED, allowed, None)``,
@@ -361,12 +362,49 @@ class Router:
                 allowed |= route.methods
         if allowed:
             return METHOD_NOT_ALLOWED, allowed, None
-        for mount in self.mounts:
+        for mount in self._mounts:
             if mount.matches(path):
                 return MOUNTED, mount, None
-        if not path.endswith("/") and self._matcher.lookup(path + "/"):
+        if self._redirects and not path.endswith("/") and self._matcher.lookup(path + "/"):
             return REDIRECT, path + "/", None
         return NOT_FOUND, None, None
+
+
+class Router:
+    """All routes and mounts of one application, with a table of routes per ASGI scope type.
+
+    A WebSocket handshake is a GET: WebSocket routes are registered and resolved with that method.
+    """
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.mounts: list[Mount] = []
+        self.names: dict[str, Route] = {}
+        self.tables = {scope_type: RouteTable(self.mounts, scope_type == "http") for scope_type in SCOPE_TYPES}
+        #: The http table, which the app resolves requests in directly.
+        self.http = self.tables["http"]
+
+    def add(self, route: Route) -> None:
+        existing = self.names.get(route.name)
+        if existing is not None and existing.endpoint is not route.endpoint:
+            raise ValueError(
+                f"Route name {route.name!r} is already used by {existing.path!r} "
+                f"({_describe(existing.endpoint)}); pass name='...' to give "
+                f"{_describe(route.endpoint)} a different one."
+            )
+        self.routes.append(route)
+        self.names.setdefault(route.name, route)
+        self.tables[route.scope_type].add(route)
+
+    def mount(self, mount: Mount) -> None:
+        self.mounts.append(mount)
+        # Longest prefix first, so "/static/img" wins over "/static" (sorted in place: the
+        # tables share this list).
+        self.mounts.sort(key=lambda m: len(m.prefix), reverse=True)
+
+    def resolve(self, method: str, path: str, scope_type: str = "http") -> RouteMatch:
+        """Resolve ``path`` among the routes of ``scope_type`` (see :meth:`RouteTable.resolve`)."""
+        return self.tables[scope_type].resolve(method, path)
 
     def url_path_for(self, name: str, params: dict[str, Any]) -> str:
         route = self.names.get(name)

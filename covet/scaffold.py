@@ -7,6 +7,7 @@ Flask. Hooks registered on a scaffold apply to that scaffold's routes; the app's
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -132,12 +133,14 @@ class Scaffold:
     @setupmethod
     def before_request(self, func: F) -> F:
         """Run ``func()`` or ``func(request)`` before each handler; a non-None return short-circuits."""
+        _check_hook(func, "before_request", "request")
         self.before_request_funcs.append(func)
         return func
 
     @setupmethod
     def after_request(self, func: F) -> F:
         """Run ``func(response)`` after each handler; it must return a response."""
+        _check_hook(func, "after_request", "response")
         self.after_request_funcs.append(func)
         return func
 
@@ -185,3 +188,24 @@ class Scaffold:
             if cls in handlers:
                 return handlers[cls]
         return None
+
+
+def _check_hook(func: Any, kind: str, argument: str) -> None:
+    """Refuse, at registration, a hook that cannot be called with at most one argument."""
+    if not callable(func):
+        raise TypeError(f"@{kind} takes a function, got {func!r}.")
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return  # a builtin or C callable: trust it
+    required = [
+        p
+        for p in parameters
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if len(required) > 1 or any(p.kind is p.KEYWORD_ONLY for p in required):
+        name = getattr(func, "__qualname__", repr(func))
+        raise TypeError(
+            f"{kind} hook {name!r} requires parameters {[p.name for p in required]}; a {kind} hook "
+            f"takes no arguments or one ({argument}). Give the others default values."
+        )

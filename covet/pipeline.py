@@ -1,0 +1,363 @@
+"""Route runners: how a route turns one request into a sent response, chosen when the app freezes.
+
+The app's dispatch is a straight line (``Covet._serve``): resolve the route, run its runner,
+clean up. Everything a route needs per request is decided here, once, from the route's shape, by
+composing a few steps:
+
+- **arguments and call** (:func:`call_step`): how the handler is called: with no arguments, with
+  the matcher's path parameters, with values read off the scope, after reading a JSON body, or
+  through full resolution (dependencies, forms, files); awaited, or in a worker thread;
+- **hooks**: the ``before_request`` / ``after_request`` functions of the route's scaffold chain,
+  each wrapped once into a plain ``await hook(arg)`` (:func:`hook_caller`);
+- **dependency context**: a :class:`~covet.resolution.RequestContext` for routes with
+  dependencies or background tasks, whose teardown runs on every way out (success, an error, a
+  disconnect, cancellation);
+- **send**: one :func:`send_response` for every response; a route whose dict or Struct result
+  nothing else touches sends its JSON bytes directly, without a Response object.
+
+:func:`build_runner` picks :func:`_direct_runner` (no hooks, no context) or :func:`_full_runner`
+(everything else) and hands it the steps; routing failures (404, 405, the automatic ``OPTIONS``
+answer and the trailing-slash 308) are runners made the same way over the app's own hooks.
+The request path is drawn in ``docs/request-flow.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from .globals import RequestBox, request_of
+from .params import CALL_BODY, CALL_EXTRACT, CALL_PATH, CALL_SIMPLE, EndpointPlan
+from .requests import read_body
+from .resolution import RequestContext, extract, resolve
+from .responses import Response, json_body, json_headers, to_response
+from .types import Message, Send
+
+if TYPE_CHECKING:
+    from .app import Covet
+    from .scaffold import Scaffold
+
+__all__ = ["Runner", "build_runner", "failure_runner", "send_response", "hook_caller", "call_flexible"]
+
+#: ``await runner(box, target)`` serves one request: ``box`` is the request's makings (see
+#: covet.globals), ``target`` what routing found (the Route, the allowed methods, the new path).
+Runner = Callable[[RequestBox[Any], Any], Awaitable[None]]
+
+#: ``call(box, ctx, target)``: the handler's result for this request (an awaitable).
+Call = Callable[[RequestBox[Any], "RequestContext | None", Any], Awaitable[Any]]
+
+_send_whole = Response.__call__
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+async def send_response(response: Response, box: RequestBox[Any]) -> None:
+    """Send ``response`` for the request in ``box``, marking the box as started first.
+
+    A body known in full goes out as two messages here; anything else (streams, files, events)
+    is sent by the response itself, watched so that the box knows once it has started. Headers go
+    out as a copy: a middleware editing the message's list must not change a Response that may be
+    returned again (a module-level constant).
+    """
+    scope = box[1]
+    if type(response).__call__ is _send_whole:
+        send = box[3]
+        box[6] = True
+        await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers[:]})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else response.body})
+        if response.background is not None:
+            await response.background()
+    else:
+        await response(scope, box[2], StartWatch(box[3], box))
+
+
+class StartWatch:
+    """A ``send`` that marks the request's box as started when the response starts."""
+
+    __slots__ = ("send", "box")
+
+    def __init__(self, send: Send, box: RequestBox[Any]) -> None:
+        self.send = send
+        self.box = box
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.box[6] = True
+        await self.send(message)
+
+
+# --- hooks ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _arity(func: Callable[..., Any]) -> int:
+    """How many positional arguments ``func`` takes (99 for ``*args``)."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return 99
+    return sum(1 for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+@functools.cache
+def _is_async(func: Callable[..., Any]) -> bool:
+    while isinstance(func, functools.partial):
+        func = func.func
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None))
+
+
+def hook_caller(func: Callable[..., Any]) -> Callable[[Any], Awaitable[Any]]:
+    """``func`` as ``await caller(arg)``: given the argument only if it takes one; sync ones in a thread.
+
+    Made once per hook when the app freezes, so a request makes no signature checks.
+    """
+    takes_arg = _arity(func) >= 1
+    if _is_async(func):
+        if takes_arg:
+            return func
+        return lambda arg: func()
+    if takes_arg:
+        return lambda arg: anyio.to_thread.run_sync(func, arg)
+    return lambda arg: anyio.to_thread.run_sync(func)
+
+
+async def call_flexible(func: Callable[..., Any], *args: Any) -> Any:
+    """Call ``func`` with as many of ``args`` as it accepts; sync functions run in a worker thread.
+
+    For the rarely called (error handlers, startup and shutdown hooks); hooks called on every
+    request are wrapped once with :func:`hook_caller` instead.
+    """
+    call_args = args[: _arity(func)]
+    if _is_async(func):
+        return await func(*call_args)
+    return await anyio.to_thread.run_sync(functools.partial(func, *call_args))
+
+
+def _hook_name(func: Callable[..., Any]) -> str:
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
+
+
+def _checked_after(func: Callable[..., Any]) -> Callable[[Response], Awaitable[Response]]:
+    """An after_request hook that must give a Response back (a clear error when it does not)."""
+    call = hook_caller(func)
+
+    async def after(response: Response) -> Response:
+        result = await call(response)
+        if not isinstance(result, Response):
+            raise TypeError(
+                f"after_request hook {_hook_name(func)!r} returned {result!r}; "
+                "it must return the response it received (or a new Response)."
+            )
+        return result
+
+    return after
+
+
+def chain_hooks(
+    chain: Sequence[Scaffold],
+) -> tuple[list[Callable[[Any], Awaitable[Any]]], list[Callable[[Response], Awaitable[Response]]]]:
+    """The before hooks of ``chain`` (app first, in registration order) and its after hooks (innermost
+    scaffold first, last registered first), each wrapped for a plain ``await``."""
+    before = [hook_caller(func) for scaffold in chain for func in scaffold.before_request_funcs]
+    after = [_checked_after(func) for scaffold in reversed(chain) for func in reversed(scaffold.after_request_funcs)]
+    return before, after
+
+
+# --- calling the handler ----------------------------------------------------------------------
+
+
+def call_step(plan: EndpointPlan) -> Call:
+    """How this plan's handler is called for a request: ``await call(box, ctx, route)`` is its result.
+
+    The plain cases are lambdas returning the handler's own coroutine, so calling them adds no
+    coroutine of covet's; reading a body or resolving dependencies needs one.
+    """
+    func = plan.func
+    if not plan.is_async:
+        arguments = _arguments_step(plan)
+
+        async def call_in_thread(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
+            kwargs = await arguments(box, ctx)
+            return await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
+
+        return call_in_thread
+    mode = plan.call_mode
+    if mode == CALL_SIMPLE:
+        return lambda box, ctx, target: func()
+    if mode == CALL_PATH:
+        # The matcher's converted parameters are exactly the keyword arguments.
+        return lambda box, ctx, target: func(**box[1]["path_params"])
+    if mode == CALL_EXTRACT:
+        if plan.needs_request:
+            return lambda box, ctx, target: func(**extract(plan, box[1], request_of(box)))
+        return lambda box, ctx, target: func(**extract(plan, box[1]))
+    arguments = _arguments_step(plan)
+
+    async def call(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
+        return await func(**await arguments(box, ctx))
+
+    return call
+
+
+def _arguments_step(plan: EndpointPlan) -> Callable[[RequestBox[Any], RequestContext | None], Awaitable[dict[str, Any]]]:
+    """``await arguments(box, ctx)``: the handler's keyword arguments, body read first."""
+    mode = plan.call_mode
+    if mode == CALL_SIMPLE:
+
+        async def no_arguments(box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
+            return {}
+
+        return no_arguments
+    if mode in (CALL_PATH, CALL_EXTRACT):
+
+        async def request_values(box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
+            return extract(plan, box[1], request_of(box) if plan.needs_request else None)
+
+        return request_values
+    if mode == CALL_BODY:
+        return functools.partial(_json_body_arguments, plan)
+    # Full resolution. The body (a JSON body, a form) is read before any dependency runs, so a
+    # dependency holding a resource (a database connection) is not held while a slow client sends.
+    plans = list(plan.iter_plans())
+    reads_body = any(each.body_params for each in plans)
+    reads_form = any(each.has_form for each in plans)
+
+    async def resolved(box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
+        request = request_of(box)
+        if reads_body:
+            await request.body()
+        elif reads_form:
+            await request.form()
+        return await resolve(plan, request, ctx)
+
+    return resolved
+
+
+async def _json_body_arguments(plan: EndpointPlan, box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
+    """Path, query and JSON body values; the body read without a Request when none is needed."""
+    if plan.needs_request:
+        request = request_of(box)
+        return extract(plan, box[1], request, await request.body())
+    # The body is read here and kept in the box for a Request made later (covet.request, an
+    # error handler); False until the read succeeds: a failed read is not repeated.
+    limits = box[4]
+    box[5] = False
+    body = box[5] = await read_body(box[1], box[2], limits.max_body_size, limits.body_timeout)
+    return extract(plan, box[1], None, body)
+
+
+# --- runners ----------------------------------------------------------------------------------
+
+
+def build_runner(app: Covet, plan: EndpointPlan, chain: Sequence[Scaffold]) -> Runner:
+    """The runner for a route with ``plan`` whose hooks and error handlers come from ``chain``."""
+    before, after = chain_hooks(chain)
+    call = call_step(plan)
+    needs_context = plan.has_dependencies or plan.has_background
+    if not before and not after and not needs_context:
+        return _direct_runner(app, plan, call, chain)
+    return _full_runner(app, call, chain, before, after, needs_context, plan.status_code, plan.encode)
+
+
+def _direct_runner(app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[Scaffold]) -> Runner:
+    """Call, convert, send: for routes without hooks or a dependency context.
+
+    Nothing runs between the handler and the send, so a dict or Struct result goes out as JSON
+    bytes without a Response object.
+    """
+    status_code = plan.status_code
+    encode = plan.encode
+    json_status = plan.json_status  # None: not a status with a body, or the handler returns Responses
+
+    async def run(box: RequestBox[Any], target: Any) -> None:
+        body: bytes | None = None
+        try:
+            result = await call(box, None, target)
+            if json_status is not None:
+                body = json_body(result, encode)
+            if body is None:
+                response = to_response(result, status_code, encode)
+        except Exception as exc:
+            response = await app.handle_exception(exc, request_of(box), chain)
+        if body is None:
+            await send_response(response, box)
+            return
+        send = box[3]
+        box[6] = True
+        await send({"type": "http.response.start", "status": json_status, "headers": json_headers(body)})
+        await send({"type": "http.response.body", "body": b"" if box[1]["method"] == "HEAD" else body})
+
+    return run
+
+
+def _full_runner(
+    app: Covet,
+    call: Call,
+    chain: Sequence[Scaffold],
+    before: list[Callable[[Any], Awaitable[Any]]],
+    after: list[Callable[[Response], Awaitable[Response]]],
+    needs_context: bool,
+    status_code: int | None,
+    encode: Callable[[Any], bytes] | None,
+) -> Runner:
+    """Before hooks, call, convert, after hooks, send; dependency teardown on every way out.
+
+    Teardown order: ``scope="function"`` dependencies when the handler returns (their failure is
+    the response), request-scoped ones after the send, then background tasks. When the handler
+    raises, every teardown sees the exception before the error response is made. Any exception or
+    cancellation later on (an after_request hook, the send, a disconnect) still tears down what
+    is open, shielded from cancellation so the teardown can await.
+    """
+
+    async def run(box: RequestBox[Any], target: Any) -> None:
+        request = request_of(box)
+        ctx = RequestContext(request) if needs_context else None
+        try:
+            response: Response | None = None
+            try:
+                for hook in before:
+                    early = await hook(request)
+                    if early is not None:
+                        response = to_response(early, None)
+                        break
+                if response is None:
+                    result = await call(box, ctx, target)
+                    if ctx is not None and ctx.function_stack is not None:
+                        await ctx.close_function_scope()
+                    response = to_response(result, status_code, encode)
+            except Exception as exc:
+                if ctx is not None:
+                    unwound = await ctx.unwind(exc)
+                    if not isinstance(unwound, Exception):
+                        raise unwound from exc
+                    exc = unwound
+                response = await app.handle_exception(exc, request, chain)
+            for after_hook in after:
+                response = await after_hook(response)
+            await send_response(response, box)
+        except BaseException as exc:
+            if ctx is not None:
+                with anyio.CancelScope(shield=True):
+                    await ctx.unwind(exc)
+            raise
+        if ctx is not None:
+            await ctx.close()
+
+    return run
+
+
+def failure_runner(app: Covet, respond: Callable[[RequestBox[Any], Any], Awaitable[Response]]) -> Runner:
+    """A runner for what routing answers by itself (404, 405, OPTIONS, 308), over the app's hooks.
+
+    ``await respond(box, target)`` returns the response or raises the HTTPException to render.
+    """
+    before, after = chain_hooks((app,))
+    return _full_runner(app, lambda box, ctx, target: respond(box, target), (app,), before, after, False, None, None)
