@@ -174,15 +174,18 @@ def chain_hooks(
 # --- calling the handler ----------------------------------------------------------------------
 
 
-def call_step(plan: EndpointPlan) -> Call:
+def call_step(plan: EndpointPlan, with_request: bool) -> Call:
     """How this plan's handler is called for a request: ``await call(box, ctx, route)`` is its result.
 
     The plain cases are lambdas returning the handler's own coroutine, so calling them adds no
-    coroutine of covet's; reading a body or resolving dependencies needs one.
+    coroutine of covet's; reading a body or resolving dependencies needs one. ``with_request``:
+    the runner makes the Request anyway (for its hooks), so values and the body are read through
+    it, where later readers find them.
     """
     func = plan.func
+    uses_request = with_request or plan.needs_request
     if not plan.is_async:
-        arguments = _arguments_step(plan)
+        arguments = _arguments_step(plan, uses_request)
 
         async def call_in_thread(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
             kwargs = await arguments(box, ctx)
@@ -196,10 +199,10 @@ def call_step(plan: EndpointPlan) -> Call:
         # The matcher's converted parameters are exactly the keyword arguments.
         return lambda box, ctx, target: func(**box[1]["path_params"])
     if mode == CALL_EXTRACT:
-        if plan.needs_request:
+        if uses_request:
             return lambda box, ctx, target: func(**extract(plan, box[1], request_of(box)))
         return lambda box, ctx, target: func(**extract(plan, box[1]))
-    arguments = _arguments_step(plan)
+    arguments = _arguments_step(plan, uses_request)
 
     async def call(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
         return await func(**await arguments(box, ctx))
@@ -207,7 +210,9 @@ def call_step(plan: EndpointPlan) -> Call:
     return call
 
 
-def _arguments_step(plan: EndpointPlan) -> Callable[[RequestBox[Any], RequestContext | None], Awaitable[dict[str, Any]]]:
+def _arguments_step(
+    plan: EndpointPlan, uses_request: bool
+) -> Callable[[RequestBox[Any], RequestContext | None], Awaitable[dict[str, Any]]]:
     """``await arguments(box, ctx)``: the handler's keyword arguments, body read first."""
     mode = plan.call_mode
     if mode == CALL_SIMPLE:
@@ -219,11 +224,11 @@ def _arguments_step(plan: EndpointPlan) -> Callable[[RequestBox[Any], RequestCon
     if mode in (CALL_PATH, CALL_EXTRACT):
 
         async def request_values(box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
-            return extract(plan, box[1], request_of(box) if plan.needs_request else None)
+            return extract(plan, box[1], request_of(box) if uses_request else None)
 
         return request_values
     if mode == CALL_BODY:
-        return functools.partial(_json_body_arguments, plan)
+        return functools.partial(_json_body_via_request if uses_request else _json_body_from_scope, plan)
     # Full resolution. The body (a JSON body, a form) is read before any dependency runs, so a
     # dependency holding a resource (a database connection) is not held while a slow client sends.
     plans = list(plan.iter_plans())
@@ -241,13 +246,22 @@ def _arguments_step(plan: EndpointPlan) -> Callable[[RequestBox[Any], RequestCon
     return resolved
 
 
-async def _json_body_arguments(plan: EndpointPlan, box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
-    """Path, query and JSON body values; the body read without a Request when none is needed."""
-    if plan.needs_request:
-        request = request_of(box)
-        return extract(plan, box[1], request, await request.body())
-    # The body is read here and kept in the box for a Request made later (covet.request, an
-    # error handler); False until the read succeeds: a failed read is not repeated.
+async def _json_body_via_request(
+    plan: EndpointPlan, box: RequestBox[Any], ctx: RequestContext | None
+) -> dict[str, Any]:
+    """Path, query and JSON body values, read through the Request."""
+    request = request_of(box)
+    return extract(plan, box[1], request, await request.body())
+
+
+async def _json_body_from_scope(
+    plan: EndpointPlan, box: RequestBox[Any], ctx: RequestContext | None
+) -> dict[str, Any]:
+    """Path, query and JSON body values, with no Request made: none exists yet, none is needed.
+
+    The body is kept in the box for a Request made later (covet.request, an error handler); False
+    until the read succeeds, so that a failed read is not repeated.
+    """
     limits = box[4]
     box[5] = False
     body = box[5] = await read_body(box[1], box[2], limits.max_body_size, limits.body_timeout)
@@ -260,10 +274,10 @@ async def _json_body_arguments(plan: EndpointPlan, box: RequestBox[Any], ctx: Re
 def build_runner(app: Covet, plan: EndpointPlan, chain: Sequence[Scaffold]) -> Runner:
     """The runner for a route with ``plan`` whose hooks and error handlers come from ``chain``."""
     before, after = chain_hooks(chain)
-    call = call_step(plan)
     needs_context = plan.has_dependencies or plan.has_background
     if not before and not after and not needs_context:
-        return _direct_runner(app, plan, call, chain)
+        return _direct_runner(app, plan, call_step(plan, with_request=False), chain)
+    call = call_step(plan, with_request=True)
     return _full_runner(app, call, chain, before, after, needs_context, plan.status_code, plan.encode)
 
 

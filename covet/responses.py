@@ -210,7 +210,7 @@ class Response:
         self.set_cookie(key, "", max_age=0, expires=0, path=path, domain=domain)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers[:]})
         body = b"" if scope.get("method") == "HEAD" else self.body
         await send({"type": "http.response.body", "body": body})
         if self.background is not None:
@@ -451,7 +451,7 @@ class StreamingResponse(Response):
         await send({"type": "http.response.body", "body": b""})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers[:]})
         if scope.get("method") == "HEAD":
             await send({"type": "http.response.body", "body": b""})
         else:

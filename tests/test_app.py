@@ -16,6 +16,9 @@ import pytest
 from covet import Covet, HTTPException, JSONResponse, PlainTextResponse, Request, Response
 from covet.testing import TestClient
 
+# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("serving_mode")
+
 # --- helpers ------------------------------------------------------------------------------------
 
 

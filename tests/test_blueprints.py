@@ -9,6 +9,9 @@ import pytest
 from covet import Blueprint, Covet, Depends, HTTPException, Request, Response, abort
 from covet.testing import TestClient
 
+# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("serving_mode")
+
 
 @pytest.fixture
 def app() -> Covet:

@@ -18,6 +18,9 @@ import pytest
 
 from covet.testing import TestClient
 
+# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("serving_mode")
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "tutorial.py"
 _counter = itertools.count()
 

@@ -15,6 +15,9 @@ from covet import Body, Covet, Request, request
 from covet.datastructures import UploadFile
 from covet.testing import TestClient
 
+# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("serving_mode")
+
 # --- helpers ------------------------------------------------------------------------------------
 
 

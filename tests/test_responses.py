@@ -33,6 +33,9 @@ from covet import (
 )
 from covet.testing import TestClient
 
+# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("serving_mode")
+
 
 @pytest.fixture(autouse=True)
 def _collect_garbage() -> Iterator[None]:

@@ -14,6 +14,9 @@ from covet import Covet, Request
 from covet.testing import TestClient
 from covet.types import Receive, Scope, Send
 
+# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("serving_mode")
+
 
 @pytest.fixture
 def app() -> Covet:

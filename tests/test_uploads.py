@@ -26,6 +26,9 @@ from covet import Blueprint, Body, Covet, File, Form, FormLimits, Request, Uploa
 from covet.exceptions import ClientDisconnect
 from covet.testing import TestClient
 
+# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("serving_mode")
+
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 BOUNDARY = "xyz"
