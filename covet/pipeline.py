@@ -35,7 +35,7 @@ from .globals import RequestBox, request_of
 from .params import CALL_BODY, CALL_EXTRACT, CALL_PATH, CALL_SIMPLE, EndpointPlan
 from .requests import read_body
 from .resolution import RequestContext, extract, resolve
-from .responses import Response, json_body, json_headers, to_response
+from .responses import Response, json_body, json_headers, other_response, to_response
 from .types import Message, Send
 
 if TYPE_CHECKING:
@@ -295,10 +295,12 @@ def _direct_runner(app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[S
         body: bytes | None = None
         try:
             result = await call(box, None, target)
-            if json_status is not None:
-                body = json_body(result, encode)
-            if body is None:
+            if json_status is None:
                 response = to_response(result, status_code, encode)
+            else:
+                body = json_body(result, encode)
+                if body is None:
+                    response = other_response(result, status_code, encode)
         except Exception as exc:
             response = await app.handle_exception(exc, request_of(box), chain)
         if body is None:
@@ -344,7 +346,7 @@ def _full_runner(
                         break
                 if response is None:
                     result = await call(box, ctx, target)
-                    if ctx is not None and ctx.function_stack is not None:
+                    if ctx is not None and ctx.function_exits is not None:
                         await ctx.close_function_scope()
                     response = to_response(result, status_code, encode)
             except Exception as exc:

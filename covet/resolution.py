@@ -56,15 +56,17 @@ def _is_json(media_type: str) -> bool:
 
 
 class RequestContext:
-    """Per-request state of dependency resolution: the cache, the teardown stacks, background tasks.
+    """Per-request state of dependency resolution: the cache, open ``yield`` dependencies, background tasks.
 
-    ``connection`` is the request (or, for WebSocket routes, the connection) being served. ``yield``
-    dependencies register their teardown on ``stack`` (``Depends(scope="request")``, closed after
-    the response is sent) or ``function_stack`` (``scope="function"``, closed when the handler
-    returns); both are made on first use, so a request without them pays nothing.
+    ``connection`` is the request (or, for WebSocket routes, the connection) being served. A
+    ``yield`` dependency, once past its ``yield``, is kept open in ``exits`` (``Depends(scope=
+    "request")``, resumed after the response is sent) or ``function_exits`` (``scope="function"``,
+    resumed when the handler returns). Both lists are made on first use: a request without such
+    dependencies pays nothing, and one with them pays for a list, not for an exit stack of
+    context managers made per request.
     """
 
-    __slots__ = ("connection", "app", "overrides", "cache", "stack", "function_stack", "background")
+    __slots__ = ("connection", "app", "overrides", "cache", "exits", "function_exits", "background")
 
     def __init__(self, connection: HTTPConnection) -> None:
         self.connection = connection
@@ -72,8 +74,8 @@ class RequestContext:
         # Read once per request; an empty dict (the normal case outside tests) becomes None.
         self.overrides: dict[Any, Any] | None = getattr(self.app, "dependency_overrides", None) or None
         self.cache: dict[Any, Any] = {}
-        self.stack: contextlib.AsyncExitStack | None = None
-        self.function_stack: contextlib.AsyncExitStack | None = None
+        self.exits: list[Any] | None = None
+        self.function_exits: list[Any] | None = None
         self.background: BackgroundTasks | None = None
 
     @property
@@ -87,35 +89,85 @@ class RequestContext:
         Raises what a teardown raises: the caller turns it into the response (a 500, or what an
         error handler makes of it), since nothing has been sent yet.
         """
-        stack, self.function_stack = self.function_stack, None
-        if stack is not None:
-            await stack.aclose()
+        exits, self.function_exits = self.function_exits, None
+        if exits is not None:
+            await _close_all(exits, None)
 
     async def unwind(self, exc: BaseException) -> BaseException:
         """Tear down every dependency still open while ``exc`` is in flight; the exception to handle.
 
-        Each teardown sees ``exc`` (a ``yield`` dependency can roll back). One that raises replaces
-        it, as an exception raised in an ``except`` block would. Function-scoped dependencies close
-        first: they were entered last.
+        Each teardown sees ``exc`` thrown in at its ``yield`` (so it can roll back). One that raises
+        another exception replaces it, as an exception raised in an ``except`` block would; one that
+        swallows it does not make the request a success (there is no result to send). Function-scoped
+        dependencies close first: they are the handler's innermost.
         """
-        for name in ("function_stack", "stack"):
-            stack = getattr(self, name)
-            if stack is None:
-                continue
-            setattr(self, name, None)
-            try:
-                await stack.__aexit__(type(exc), exc, exc.__traceback__)
-            except BaseException as replaced:  # noqa: B036 - a teardown may raise anything, even cancellation
-                exc = replaced
+        function_exits, self.function_exits = self.function_exits, None
+        exits, self.exits = self.exits, None
+        for opened in (function_exits, exits):
+            if opened is not None:
+                try:
+                    await _close_all(opened, exc)
+                except BaseException as replaced:  # noqa: B036 - a teardown may raise anything, even cancellation
+                    exc = replaced
         return exc
 
     async def close(self) -> None:
         """After the response: tear down request-scoped dependencies, then run background tasks."""
-        stack, self.stack = self.stack, None
-        if stack is not None:
-            await stack.aclose()
+        exits, self.exits = self.exits, None
+        if exits is not None:
+            await _close_all(exits, None)
         if self.background is not None:
             await self.background()
+
+
+async def _close_all(opened: list[Any], exc: BaseException | None) -> None:
+    """Resume each open ``yield`` dependency, last opened first, with ``exc`` thrown in if given.
+
+    Every one is resumed even when an earlier one fails; the last failure is raised (``exc`` itself
+    when a teardown let it through).
+    """
+    failure: BaseException | None = None
+    while opened:
+        generator = opened.pop()
+        try:
+            await _resume(generator, exc)
+        except BaseException as raised:  # noqa: B036 - passed on below, after the others have run
+            failure = exc = raised
+    if failure is not None:
+        raise failure
+
+
+async def _resume(generator: Any, exc: BaseException | None) -> None:
+    """Run a ``yield`` dependency's code after its ``yield``; raises what it raises."""
+    if inspect.isasyncgen(generator):
+        try:
+            if exc is None:
+                await generator.__anext__()
+            else:
+                await generator.athrow(exc)
+        except StopAsyncIteration:
+            return
+        await generator.aclose()
+    else:
+        if await anyio.to_thread.run_sync(_resume_sync, generator, exc):
+            return
+    raise RuntimeError(
+        f"Dependency {getattr(generator, '__qualname__', generator)!r} yielded more than once; "
+        "a dependency yields exactly one value (put a loop's work before or after the yield)."
+    )
+
+
+def _resume_sync(generator: Any, exc: BaseException | None) -> bool:
+    # In the worker thread: StopIteration cannot cross into the event loop, so it becomes True.
+    try:
+        if exc is None:
+            next(generator)
+        else:
+            generator.throw(exc)
+    except StopIteration:
+        return True
+    generator.close()
+    return False
 
 
 async def resolve(plan: EndpointPlan, connection: HTTPConnection, ctx: RequestContext | None) -> dict[str, Any]:
@@ -366,22 +418,49 @@ async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list
 async def _invoke(
     dep: DependencyPlan, func: Callable[..., Any], kwargs: dict[str, Any], owner: RequestContext | AppDependencies
 ) -> Any:
-    """Call a dependency; a ``yield`` one registers its teardown on ``owner.stack``."""
+    """Call a dependency; a ``yield`` one is run up to its ``yield`` and kept open on ``owner``."""
     if dep.is_generator:
-        if dep.function_scoped and isinstance(owner, RequestContext):
-            if owner.function_stack is None:
-                owner.function_stack = contextlib.AsyncExitStack()
-            return await _enter_generator(func, kwargs, owner.function_stack)
-        if owner.stack is None:
-            owner.stack = contextlib.AsyncExitStack()
-        return await _enter_generator(func, kwargs, owner.stack)
+        if isinstance(owner, AppDependencies):
+            if owner.stack is None:
+                owner.stack = contextlib.AsyncExitStack()
+            return await _enter_app_generator(func, kwargs, owner.stack)
+        generator = func(**kwargs)
+        if inspect.isasyncgen(generator):
+            try:
+                value = await generator.__anext__()
+            except StopAsyncIteration:
+                raise RuntimeError(f"Dependency {_name(func)} did not yield a value.") from None
+        else:
+            found, value = await anyio.to_thread.run_sync(_first_sync, generator)
+            if not found:
+                raise RuntimeError(f"Dependency {_name(func)} did not yield a value.")
+        if dep.function_scoped:
+            if owner.function_exits is None:
+                owner.function_exits = []
+            owner.function_exits.append(generator)
+        else:
+            if owner.exits is None:
+                owner.exits = []
+            owner.exits.append(generator)
+        return value
     if dep.is_async:
         return await func(**kwargs)
     return await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
 
 
-async def _enter_generator(func: Callable[..., Any], kwargs: dict[str, Any], stack: contextlib.AsyncExitStack) -> Any:
-    """Run a ``yield`` dependency up to its yield; the rest runs when ``stack`` closes."""
+def _first_sync(generator: Any) -> tuple[bool, Any]:
+    try:
+        return True, next(generator)
+    except StopIteration:
+        return False, None
+
+
+def _name(func: Any) -> str:
+    return repr(getattr(func, "__qualname__", func))
+
+
+async def _enter_app_generator(func: Callable[..., Any], kwargs: dict[str, Any], stack: contextlib.AsyncExitStack) -> Any:
+    """Run an app-scoped ``yield`` dependency up to its yield; the rest runs when ``stack`` closes."""
     if inspect.isasyncgenfunction(func):
         return await stack.enter_async_context(contextlib.asynccontextmanager(func)(**kwargs))
     manager = contextlib.contextmanager(func)(**kwargs)

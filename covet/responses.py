@@ -744,6 +744,11 @@ def to_response(value: Any, status_code: int | None, encode: Callable[[Any], byt
     body = json_body(value, encode)
     if body is not None:
         return _json_response(body, 200 if status_code is None else status_code, None)
+    return other_response(value, status_code, encode)
+
+
+def other_response(value: Any, status_code: int | None, encode: Callable[[Any], bytes] | None = None) -> Response:
+    """:func:`to_response` for a value :func:`json_body` already returned None for."""
     if isinstance(value, Response):
         return value
     if isinstance(value, tuple):
