@@ -196,18 +196,64 @@ class Response:
         secure: bool = False,
         httponly: bool = False,
         samesite: str | None = "lax",
+        partitioned: bool = False,
     ) -> None:
-        """Add a ``Set-Cookie`` header. ``samesite`` is ``"lax"``, ``"strict"``, ``"none"`` or None."""
+        """Add a ``Set-Cookie`` header (RFC 6265; SameSite and prefixes from RFC 6265bis).
+
+        ``max_age`` is in seconds; ``expires`` is a datetime, an HTTP date string or seconds from
+        now. ``samesite`` is ``"lax"``, ``"strict"``, ``"none"`` or None (no attribute);
+        ``partitioned=True`` adds ``Partitioned`` (CHIPS: a third-party cookie kept per top-level
+        site). Raises ``ValueError`` for a combination browsers silently drop: ``SameSite=None``
+        or ``Partitioned`` without ``secure=True``, a ``__Secure-`` name without ``secure=True``,
+        a ``__Host-`` name without ``secure=True``, ``path="/"`` and no ``domain``.
+        """
         self.raw_headers.append(
             (
                 b"set-cookie",
-                _cookie_header(key, value, max_age, expires, path, domain, secure, httponly, samesite),
+                _cookie_header(
+                    key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned
+                ),
             )
         )
 
-    def delete_cookie(self, key: str, path: str = "/", domain: str | None = None) -> None:
-        """Expire a cookie in the browser (same ``path``/``domain`` as when it was set)."""
-        self.set_cookie(key, "", max_age=0, expires=0, path=path, domain=domain)
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = False,
+        samesite: str | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Expire a cookie in the browser: pass the attributes it was set with.
+
+        A browser replaces a cookie only with one of the same name, ``path``, ``domain`` (and
+        ``partitioned`` jar), and ignores a ``Set-Cookie`` it would refuse as a new cookie, so the
+        expiring header must be valid on its own. ``secure=None`` (the default) means
+        ``secure=True`` when the cookie needs it: ``samesite="none"``, ``partitioned=True``, or a
+        ``__Secure-``/``__Host-`` name. Example::
+
+            response.delete_cookie("__Host-session", samesite="none", partitioned=True)
+        """
+        if secure is None:
+            secure = (
+                (samesite is not None and samesite.lower() == "none")
+                or partitioned
+                or key.startswith(("__Secure-", "__Host-"))
+            )
+        self.set_cookie(
+            key,
+            "",
+            max_age=0,
+            expires=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
@@ -230,12 +276,14 @@ def _cookie_header(
     secure: bool,
     httponly: bool,
     samesite: str | None,
+    partitioned: bool = False,
 ) -> bytes:
     cookie: http.cookies.BaseCookie[str] = http.cookies.SimpleCookie()
     try:
         cookie[key] = value
     except http.cookies.CookieError:
         raise ValueError(f"Invalid cookie name {key!r}: use letters, digits and !#$%&'*+-.^_`|~") from None
+    _check_cookie_prefix(key, path, domain, secure)
     morsel = cookie[key]
     if max_age is not None:
         morsel["max-age"] = str(int(max_age))
@@ -262,7 +310,24 @@ def _cookie_header(
         if samesite.lower() == "none" and not secure:
             raise ValueError("Browsers reject SameSite=None cookies without Secure; pass secure=True.")
         morsel["samesite"] = _SAMESITE[samesite.lower()]
-    return morsel.OutputString().encode("latin-1")
+    header = morsel.OutputString()
+    if partitioned:
+        # Not a Morsel attribute before Python 3.14: appended by hand (it takes no value).
+        if not secure:
+            raise ValueError("Browsers reject Partitioned cookies without Secure; pass secure=True.")
+        header += "; Partitioned"
+    return header.encode("latin-1")
+
+
+def _check_cookie_prefix(key: str, path: str | None, domain: str | None, secure: bool) -> None:
+    """Refuse a ``__Secure-``/``__Host-`` cookie that browsers would drop (RFC 6265bis §4.1.3)."""
+    if key.startswith("__Secure-") and not secure:
+        raise ValueError(f"Browsers reject a {key!r} cookie without Secure; pass secure=True.")
+    if key.startswith("__Host-") and (not secure or path != "/" or domain is not None):
+        raise ValueError(
+            f"Browsers reject a {key!r} cookie unless it has secure=True, path='/' and no domain; "
+            f"got secure={secure!r}, path={path!r}, domain={domain!r}."
+        )
 
 
 class HTMLResponse(Response):

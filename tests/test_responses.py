@@ -715,6 +715,56 @@ def test_delete_cookie_expires_it() -> None:
     assert "domain=example.org" in lowered
 
 
+def _attributes(header: str) -> set[str]:
+    return {part.strip().lower() for part in header.split(";")[1:]}
+
+
+def test_delete_cookie_samesite_none_secure_cookie_is_really_deleted() -> None:
+    # A browser ignores "SameSite=None" without "Secure", so the expiring header must carry both.
+    response = Response()
+    response.delete_cookie("token", secure=True, samesite="none")
+    (header,) = _set_cookie_headers(response)
+    assert {"max-age=0", "path=/", "samesite=none", "secure"} <= _attributes(header)
+    implied = Response()
+    implied.delete_cookie("token", samesite="none")  # secure inferred: the header must be valid
+    assert "secure" in _attributes(_set_cookie_headers(implied)[0])
+
+
+def test_delete_cookie_host_prefix_cookie_is_really_deleted() -> None:
+    # "__Host-" cookies are only accepted with Secure, Path=/ and no Domain (RFC 6265bis 4.1.3.2).
+    response = Response()
+    response.delete_cookie("__Host-session")
+    (header,) = _set_cookie_headers(response)
+    attributes = _attributes(header)
+    assert {"max-age=0", "path=/", "secure"} <= attributes
+    assert not any(attribute.startswith("domain=") for attribute in attributes)
+    with pytest.raises(ValueError, match="__Host-session"):
+        Response().delete_cookie("__Host-session", path="/app")
+
+
+def test_delete_cookie_takes_every_attribute_set_cookie_takes() -> None:
+    response = Response()
+    response.set_cookie(
+        "chip", "1", path="/embed", domain="example.org", secure=True, httponly=True,
+        samesite="none", partitioned=True,
+    )
+    response.delete_cookie(
+        "chip", path="/embed", domain="example.org", secure=True, httponly=True,
+        samesite="none", partitioned=True,
+    )
+    set_header, delete_header = _set_cookie_headers(response)
+    expected = {"path=/embed", "domain=example.org", "secure", "httponly", "samesite=none", "partitioned"}
+    assert expected <= _attributes(set_header)
+    assert expected | {"max-age=0"} <= _attributes(delete_header)
+
+
+def test_partitioned_cookie_without_secure_is_refused() -> None:
+    with pytest.raises(ValueError, match="Partitioned.*secure=True"):
+        Response().set_cookie("chip", "1", partitioned=True)
+    with pytest.raises(ValueError, match="__Secure-id.*secure=True"):
+        Response().set_cookie("__Secure-id", "1")
+
+
 def test_cookies_round_trip_through_the_client() -> None:
     app = Covet()
 
