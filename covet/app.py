@@ -44,7 +44,17 @@ from .responses import (
     status_has_body,
     to_response,
 )
-from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, REDIRECT, Mount, Route, Router
+from .routing import (
+    FOUND,
+    METHOD_NOT_ALLOWED,
+    MOUNTED,
+    REDIRECT,
+    Mount,
+    Route,
+    Router,
+    check_custom_methods,
+    check_methods,
+)
 from .scaffold import Scaffold, setupmethod
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,8 +101,11 @@ class Covet(Scaffold):
         body_timeout: float | None = 60.0,
         static_folder: str | os.PathLike[str] | None = None,
         static_url_path: str | None = None,
+        custom_methods: Iterable[str] = (),
     ) -> None:
         super().__init__("app")
+        #: Request methods beyond RFC 9110's and PATCH that routes may use (``["PURGE"]``).
+        self.custom_methods = check_custom_methods(custom_methods)
         self.title = title
         self.version = version
         self.description = description
@@ -170,7 +183,8 @@ class Covet(Scaffold):
                 f"Handler {_endpoint_name(endpoint)!r} for {path!r} is a generator; wrap what it yields in "
                 "StreamingResponse(...) and return that instead."
             )
-        route = Route(path, endpoint, methods=methods or ["GET"], name=name, scaffolds=scaffolds, options=options)
+        methods = check_methods(methods or ["GET"], path, self.custom_methods)
+        route = Route(path, endpoint, methods=methods, name=name, scaffolds=scaffolds, options=options)
         if _BODY_OPTIONS.intersection(options):
             # Resolved now, against the app's defaults, so reading a body never looks them up.
             route.body_limits = BodyLimits(

@@ -24,6 +24,8 @@ __all__ = ["build_openapi", "install_docs_routes", "swagger_ui_html", "redoc_htm
 
 _IN = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie"}
 _REF = "#/components/schemas/{name}"
+#: The methods a Path Item Object has fields for (OpenAPI 3.1 §4.8.9).
+_OPERATION_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 _VALIDATION_ERROR = {
     "type": "object",
@@ -181,7 +183,8 @@ def build_openapi(app: Covet) -> dict[str, Any]:
             continue
         item = paths.setdefault(_openapi_path(route), {})
         for method in sorted(route.methods - {"HEAD"} if route.methods != {"HEAD"} else route.methods):
-            item.setdefault(method.lower(), _operation(route, method, schemas, error_content))
+            if method in _OPERATION_METHODS:  # OpenAPI has no field for CONNECT or custom methods
+                item.setdefault(method.lower(), _operation(route, method, schemas, error_content))
     components = schemas.render()
     if custom_error is None:
         components["HTTPValidationError"] = _VALIDATION_ERROR

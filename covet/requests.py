@@ -17,6 +17,7 @@ import anyio
 import msgspec
 
 from ._deadlines import ReadDeadlines, deadlines_for
+from ._flask_names import request_attribute_error
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .exceptions import ClientDisconnect, HTTPException
@@ -74,6 +75,11 @@ class HTTPConnection:
             except ParseError as exc:
                 raise HTTPException(400, str(exc)) from None
         return self._query
+
+    @property
+    def args(self) -> QueryParams:
+        """Flask's name for :attr:`query_params`: ``request.args.get("page")``."""
+        return self.query_params
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -409,6 +415,10 @@ class Request(HTTPConnection):
         """Release what reading the body made: the form's uploads (their temporary files)."""
         if self._form is not None:
             await self._form.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a missing attribute: a Flask habit (request.get_json()) gets the covet way.
+        raise request_attribute_error(name)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"

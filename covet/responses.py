@@ -34,6 +34,7 @@ from ._files import (
     read_at,
     requested_ranges,
 )
+from ._text import sentence
 from .datastructures import MutableHeaders
 from .types import Message, Receive, Scope, Send
 
@@ -51,6 +52,8 @@ __all__ = [
     "EventSourceResponse",
     "ServerSentEvent",
     "json_encoder",
+    "redirect",
+    "jsonify",
 ]
 
 #: One shared msgspec encoder: encoders are reusable and cheap to call, not to make.
@@ -359,6 +362,34 @@ class RedirectResponse(Response):
     ) -> None:
         super().__init__(b"", status_code=status_code, headers=headers, background=background)
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+
+
+def redirect(location: str, code: int = 302) -> RedirectResponse:
+    """Flask's ``redirect``: send the client to ``location`` with status ``code`` (302 Found).
+
+    302 and 303 make a browser follow with GET, which is what a form handler wants after a POST
+    (post/redirect/get); use 307 or 308 to keep the method and body. Example::
+
+        @app.post("/items")
+        async def create(name: Annotated[str, Form()]):
+            return redirect(app.url_for("items"))     # the browser GETs /items
+    """
+    if isinstance(code, bool) or not isinstance(code, int) or not 300 <= code <= 399:
+        raise ValueError(f"redirect() takes a 3xx status code such as 302, 303 or 307, got {code!r}.")
+    return RedirectResponse(location, status_code=code)
+
+
+def jsonify(*args: Any, **kwargs: Any) -> JSONResponse:
+    """Flask's ``jsonify``: one value, several (a list) or keywords (an object) as a JSONResponse.
+
+    In covet a handler may return the dict or list itself; this exists so Flask code runs as it
+    is. ``jsonify({"a": 1})``, ``jsonify(a=1)`` and ``jsonify(1, 2)`` (``[1, 2]``).
+    """
+    if args and kwargs:
+        raise TypeError("jsonify() takes positional values or keywords, not both (as in Flask).")
+    if kwargs:
+        return JSONResponse(kwargs)
+    return JSONResponse(args[0] if len(args) == 1 else list(args))
 
 
 ContentStream = Iterable[Any] | AsyncIterable[Any]
@@ -841,7 +872,7 @@ def _body_response(
     except TypeError as exc:
         raise TypeError(
             f"Cannot turn a handler's return value of type {type(value).__name__} into a response: "
-            f"{exc}. Return a dict, list, msgspec.Struct, dataclass, str, bytes, None or a Response."
+            f"{sentence(exc)} Return a dict, list, msgspec.Struct, dataclass, str, bytes, None or a Response."
         ) from None
     return _json_response(body, status, headers)
 
@@ -867,6 +898,12 @@ def _json_response(body: bytes, status: int, headers: Mapping[str, str] | None) 
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
+_TUPLE_SHAPES = (
+    "return (body, status), (body, status, headers) or (body, headers), where status is an int "
+    "from 100 to 599 and headers a dict or a list of (name, value) pairs"
+)
+
+
 def _tuple_response(
     value: tuple[Any, ...], status_code: int | None, encode: Callable[[Any], bytes] | None
 ) -> Response:
@@ -875,18 +912,39 @@ def _tuple_response(
         body, status, headers = value
     elif len(value) == 2:
         body, second = value
-        if isinstance(second, int):
+        if isinstance(second, int) and not isinstance(second, bool):
             status, headers = second, None
         else:
             status, headers = status_code, second
     else:
+        raise TypeError(f"A handler returned a tuple of {len(value)} items; {_TUPLE_SHAPES}.")
+    if len(value) == 3 and (isinstance(status, bool) or not isinstance(status, int)):
         raise TypeError(
-            f"A handler returned a tuple of {len(value)} items; return (body, status), "
-            "(body, status, headers) or (body, headers)."
+            f"A handler returned {_shown_tuple(value)}, whose second item {status!r} is not a status; "
+            f"{_TUPLE_SHAPES}."
         )
+    if status is not None and not 100 <= status <= 599:
+        raise TypeError(f"A handler returned the status {status!r}; {_TUPLE_SHAPES}.")
     if headers is not None and not isinstance(headers, Mapping):
-        headers = dict(headers)
+        headers = _header_pairs(headers, value)
     response = _body_response(body, status, headers, encode)
     if isinstance(body, Response) and status is not None:
         response.status_code = status
     return response
+
+
+def _shown_tuple(value: tuple[Any, ...]) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _header_pairs(headers: Any, value: tuple[Any, ...]) -> dict[str, str]:
+    """Headers given as (name, value) pairs; anything else is a TypeError naming the shapes."""
+    if not isinstance(headers, (str, bytes)) and isinstance(headers, Iterable):
+        pairs = list(headers)
+        if all(isinstance(pair, tuple) and len(pair) == 2 for pair in pairs):
+            return dict(pairs)
+    raise TypeError(
+        f"A handler returned {_shown_tuple(value)}, whose last item {headers!r} is neither a status "
+        f"nor headers; {_TUPLE_SHAPES}."
+    )

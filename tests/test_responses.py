@@ -924,6 +924,32 @@ def test_tuple_of_wrong_length_is_an_error_with_hint() -> None:
         serve(lambda: (1, 2, 3, 4)).get("/")
 
 
+def test_two_strings_tuple_names_the_allowed_shapes_not_a_dict_update_error() -> None:
+    # `return "x", "y"` used to fail inside dict() with "dictionary update sequence element #0".
+    with pytest.raises(TypeError, match=r"'y' is neither a status nor headers.*\(body, status, headers\)"):
+        serve(lambda: ("x", "y")).get("/")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [("x", "201", {}), ("x", True, {}), ("x", 200, "X-A: 1"), ("x", 1000), ("x", [("X-A",)])],
+    ids=["status-as-text", "status-as-bool", "headers-as-text", "status-out-of-range", "pair-of-one"],
+)
+def test_malformed_tuple_returns_name_the_allowed_shapes(value: tuple[Any, ...]) -> None:
+    with pytest.raises(TypeError, match=r"\(body, status\), \(body, status, headers\) or \(body, headers\)"):
+        serve(lambda: value).get("/")
+
+
+def test_error_messages_embedding_another_message_end_with_one_period() -> None:
+    from covet._text import sentence
+
+    assert sentence("rename the placeholder).") == "rename the placeholder)."
+    assert sentence("no period") == "no period."
+    with pytest.raises(TypeError) as caught:
+        serve(lambda: object()).get("/")
+    assert ".." not in str(caught.value)
+
+
 def test_unencodable_return_value_is_an_error_with_hint() -> None:
     with pytest.raises(TypeError, match="object"):
         serve(lambda: object()).get("/")
