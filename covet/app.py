@@ -146,6 +146,29 @@ class Covet(Scaffold):
         if static_folder is not None:
             self._add_static_route(static_folder, static_url_path)
 
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        debug: bool | None = None,
+        reload: bool = False,
+        access_log: bool = True,
+    ) -> None:
+        """Serve the app for development, as Flask's ``app.run()``: hypercorn on ``host:port``.
+
+        Listens on the loopback address only unless ``host`` says otherwise (``"0.0.0.0"``).
+        ``debug=True`` turns on traceback pages and reloading; ``reload=True`` restarts on code
+        changes (both re-run the script through ``covet run``). Blocks until Ctrl+C. For
+        production use ``covet run`` (workers, another server). Example::
+
+            if __name__ == "__main__":
+                app.run(debug=True)
+        """
+        from .cli import run_app
+
+        run_app(self, host, port, debug=debug, reload=reload, access_log=access_log)
+
     # -- setup -------------------------------------------------------------------------------------
 
     def _check_setup_allowed(self, what: str) -> None:
