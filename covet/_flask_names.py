@@ -8,7 +8,14 @@ Each name below gets an error that names the covet way instead.
 
 from __future__ import annotations
 
-__all__ = ["MODULE_NAMES", "REQUEST_ATTRIBUTES", "module_name_error", "request_attribute_error"]
+__all__ = [
+    "MODULE_NAMES",
+    "REQUEST_ATTRIBUTES",
+    "SCAFFOLD_ATTRIBUTES",
+    "module_name_error",
+    "request_attribute_error",
+    "scaffold_attribute_error",
+]
 
 #: ``from flask import X`` names covet does not offer -> the covet way.
 MODULE_NAMES = {
@@ -47,6 +54,22 @@ REQUEST_ATTRIBUTES = {
 }
 
 
+#: Flask ``app.X`` / ``blueprint.X`` attributes covet's Covet and Blueprint do not have -> the covet way.
+SCAFFOLD_ATTRIBUTES = {
+    "add_url_rule": "use add_route(path, view_func, methods=[...], name=endpoint)",
+    "before_app_request": "register the hook on the app: app.before_request (a blueprint's own hooks apply to its routes)",
+    "after_app_request": "register the hook on the app: app.after_request",
+    "app_errorhandler": "register the handler on the app: app.errorhandler",
+    "teardown_request": "use a dependency with yield (Depends), whose code after yield runs after the response",
+    "teardown_appcontext": "use a dependency with yield (Depends), or app.on_shutdown for app-wide resources",
+    "context_processor": "pass values to render_template(...); 'request', 'g' and 'url_for' are always there",
+    "cli": "covet has no app.cli; write the command as a plain script or a click command",
+    "instance_path": "covet has no instance folder; keep the path in app.config",
+    "test_client": "use covet.testing.TestClient(app)",
+    "secret_key": "keep it in app.config['SECRET_KEY']",
+}
+
+
 def module_name_error(name: str) -> ImportError | None:
     """The error for ``covet.<name>``, when ``name`` is a Flask name covet does not offer.
 
@@ -65,3 +88,11 @@ def request_attribute_error(name: str) -> AttributeError:
     if way is None:
         return AttributeError(f"'Request' object has no attribute {name!r}")
     return AttributeError(f"covet's Request has no {name!r} as Flask's does: {way}.")
+
+
+def scaffold_attribute_error(owner: str, name: str) -> AttributeError:
+    """The AttributeError for ``app.<name>``/``bp.<name>``, naming the covet way for a Flask name."""
+    way = SCAFFOLD_ATTRIBUTES.get(name)
+    if way is None:
+        return AttributeError(f"{owner!r} object has no attribute {name!r}")
+    return AttributeError(f"covet's {owner} has no {name!r} as Flask's does: {way}.")

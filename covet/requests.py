@@ -429,9 +429,12 @@ class Request(HTTPConnection):
         if self._form is not None:
             await self._form.close()
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for a missing attribute: a Flask habit (request.get_json()) gets the covet way.
-        raise request_attribute_error(name)
+    if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any request.name
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for a missing attribute: a Flask habit (request.get_json()) gets the
+            # covet way.
+            raise request_attribute_error(name)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"

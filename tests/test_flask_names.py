@@ -3,6 +3,7 @@ errors that name the covet way."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -94,3 +95,31 @@ def test_flask_module_names_covet_lacks_name_the_covet_way(name: str, way: str) 
         exec(f"from covet import {name}", {})
     assert way in str(caught.value)
     assert not hasattr(covet, "no_such_name")
+
+
+@pytest.mark.parametrize(
+    ("owner", "attribute", "way"),
+    [("blueprint", "before_app_request", "app.before_request"), ("app", "add_url_rule", "add_route("), ("app", "teardown_appcontext", "yield")],
+)
+def test_flask_app_and_blueprint_attributes_name_the_covet_way(owner: str, attribute: str, way: str) -> None:
+    target = covet.Blueprint("shop", __name__) if owner == "blueprint" else Covet()
+    with pytest.raises(AttributeError) as caught:
+        getattr(target, attribute)
+    assert way in str(caught.value)
+    assert not hasattr(target, "no_such_attribute")
+
+
+def test_templates_see_g_as_flask_templates_do(tmp_path: Path) -> None:
+    folder = tmp_path
+    (folder / "base.html").write_text("{% if g.user %}hi {{ g.user }}{% else %}log in{% endif %}")
+    app = Covet()
+    app.config["TEMPLATE_FOLDER"] = str(folder)
+
+    @app.get("/")
+    def index() -> str:
+        g.user = request.args.get("user")
+        return covet.render_template("base.html")
+
+    client = TestClient(app)
+    assert client.get("/?user=ada").text == "hi ada"
+    assert client.get("/").text == "log in"
