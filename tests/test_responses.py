@@ -1131,3 +1131,20 @@ def test_streamed_messages_are_fresh_dicts_a_middleware_may_change() -> None:
     client = TestClient(app)
     assert client.get("/").content == b"ab"
     assert client.get("/").content == b"ab"
+
+
+def test_no_error_message_adds_a_period_after_an_embedded_message() -> None:
+    # f"...: {exc}." doubles the period when the embedded message ends with one; use sentence(exc).
+    import re
+    from pathlib import Path
+
+    import covet
+
+    pattern = re.compile(r"\{(?:exc|error|err|message|msg)(?:\.[a-z_]+)?(?:!s)?\}\.[\"']")
+    offenders = [
+        f"{path.name}:{number}"
+        for path in Path(covet.__file__).parent.glob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
