@@ -15,6 +15,9 @@ Run it with ``covet run module:app``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ._flask_names import module_name_error
 from ._speedups import compiled_modules as _compiled_modules
 from .app import Covet
 from .background import BackgroundTasks
@@ -22,7 +25,7 @@ from .blueprints import Blueprint
 from .datastructures import UploadFile
 from .exceptions import HTTPException, RequestValidationError, abort
 from .formparsers import FormLimits
-from .globals import current_app, request, url_for
+from .globals import current_app, g, request, url_for
 from .params import Body, Cookie, Depends, File, Form, Header, Query
 from .requests import Request
 from .responses import (
@@ -35,6 +38,8 @@ from .responses import (
     Response,
     ServerSentEvent,
     StreamingResponse,
+    jsonify,
+    redirect,
 )
 from .templating import render_template
 
@@ -57,6 +62,9 @@ __all__ = [
     "HTTPException",
     "RequestValidationError",
     "abort",
+    "redirect",
+    "jsonify",
+    "g",
     "request",
     "current_app",
     "render_template",
@@ -78,3 +86,13 @@ __all__ = [
 def speedups_enabled() -> bool:
     """Whether covet's compiled modules are in use (see ``COVET_NO_EXTENSIONS``)."""
     return bool(_compiled_modules)
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any covet.name
+
+    def __getattr__(name: str) -> object:
+        # A Flask name covet does not offer: say what covet uses instead (see covet._flask_names).
+        error = module_name_error(name)
+        if error is None:
+            raise AttributeError(f"module 'covet' has no attribute {name!r}")
+        raise error

@@ -38,7 +38,18 @@ from .responses import (
     status_has_body,
     to_response,
 )
-from .routing import FOUND, METHOD_NOT_ALLOWED, MOUNTED, NOT_FOUND, REDIRECT, Mount, Route, Router
+from .routing import (
+    FOUND,
+    METHOD_NOT_ALLOWED,
+    MOUNTED,
+    NOT_FOUND,
+    REDIRECT,
+    Mount,
+    Route,
+    Router,
+    check_custom_methods,
+    check_methods,
+)
 from .scaffold import Scaffold, setupmethod
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -79,14 +90,17 @@ class Covet(Scaffold):
         *,
         description: str = "",
         redoc_url: str | None = "/redoc",
-        swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14",
-        redoc_js_url: str = "https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js",
+        swagger_ui_url: str | None = None,
+        redoc_js_url: str | None = None,
         form_limits: FormLimits = DEFAULT_FORM_LIMITS,
         body_timeout: float | None = 60.0,
         static_folder: str | os.PathLike[str] | None = None,
         static_url_path: str | None = None,
+        custom_methods: Iterable[str] = (),
     ) -> None:
         super().__init__("app")
+        #: Request methods beyond RFC 9110's and PATCH that routes may use (``["PURGE"]``).
+        self.custom_methods = check_custom_methods(custom_methods)
         self.title = title
         self.version = version
         self.description = description
@@ -129,6 +143,29 @@ class Covet(Scaffold):
         if static_folder is not None:
             self._add_static_route(static_folder, static_url_path)
 
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        debug: bool | None = None,
+        reload: bool = False,
+        access_log: bool = True,
+    ) -> None:
+        """Serve the app for development, as Flask's ``app.run()``: hypercorn on ``host:port``.
+
+        Listens on the loopback address only unless ``host`` says otherwise (``"0.0.0.0"``).
+        ``debug=True`` turns on traceback pages and reloading; ``reload=True`` restarts on code
+        changes (both re-run the script through ``covet run``). Blocks until Ctrl+C. For
+        production use ``covet run`` (workers, another server). Example::
+
+            if __name__ == "__main__":
+                app.run(debug=True)
+        """
+        from .cli import run_app
+
+        run_app(self, host, port, debug=debug, reload=reload, access_log=access_log)
+
     # -- setup -------------------------------------------------------------------------------------
 
     def _check_setup_allowed(self, what: str) -> None:
@@ -166,7 +203,8 @@ class Covet(Scaffold):
                 f"Handler {_endpoint_name(endpoint)!r} for {path!r} is a generator; wrap what it yields in "
                 "StreamingResponse(...) and return that instead."
             )
-        route = Route(path, endpoint, methods=methods or ["GET"], name=name, scaffolds=scaffolds, options=options)
+        methods = check_methods(methods or ["GET"], path, self.custom_methods)
+        route = Route(path, endpoint, methods=methods, name=name, scaffolds=scaffolds, options=options)
         if _BODY_OPTIONS.intersection(options):
             # Resolved now, against the app's defaults, so reading a body never looks them up.
             route.body_limits = BodyLimits(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .scaffold import Scaffold
+
+_IMPORT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 __all__ = ["Blueprint"]
 
@@ -15,7 +18,7 @@ class Blueprint(Scaffold):
 
     Example::
 
-        api = Blueprint("api", url_prefix="/api")
+        api = Blueprint("api", url_prefix="/api")    # or Flask's Blueprint("api", __name__, url_prefix="/api")
 
         @api.get("/items")
         async def items(): ...
@@ -26,11 +29,34 @@ class Blueprint(Scaffold):
     blueprints nested in it). ``dependencies=[Depends(...)]`` apply to every route in it.
     """
 
-    def __init__(self, name: str, url_prefix: str = "", dependencies: Iterable[Any] | None = None) -> None:
-        if not name or "." in name or not isinstance(name, str):
+    def __init__(
+        self,
+        name: str,
+        import_name: str | None = None,
+        url_prefix: str | None = None,
+        *,
+        dependencies: Iterable[Any] | None = None,
+    ) -> None:
+        if not name or not isinstance(name, str) or "." in name:
             raise ValueError(f"Blueprint names are non-empty and have no dots (they prefix route names), got {name!r}.")
+        if import_name is not None and (import_name == "" or import_name.startswith("/")):
+            # Blueprint("api", "/api"): covet's own positional form, the second argument a prefix.
+            if url_prefix is not None:
+                raise TypeError(
+                    f"Blueprint {name!r} got two url prefixes, {import_name!r} and url_prefix={url_prefix!r}; "
+                    "give one."
+                )
+            import_name, url_prefix = None, import_name
+        elif import_name is not None and not _IMPORT_NAME.fullmatch(import_name):
+            raise ValueError(
+                f"Blueprint {name!r}: the second argument is Flask's import name (write __name__) or a "
+                f"url_prefix starting with '/'; got {import_name!r}. For a prefix write '/{import_name}'."
+            )
+        url_prefix = url_prefix or ""
         if url_prefix and not url_prefix.startswith("/"):
             raise ValueError(f"url_prefix must start with '/', got {url_prefix!r}; write '/{url_prefix}'.")
+        #: The module that made the blueprint (Flask's ``import_name``), when given.
+        self.import_name = import_name
         super().__init__(name)
         self.url_prefix = url_prefix
         self.dependencies = list(dependencies or ())

@@ -281,6 +281,21 @@ class State:
     def __contains__(self, key: str) -> bool:
         return key in self._state
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value set as ``key``, else ``default`` (as Flask's ``g.get``)."""
+        return self._state.get(key, default)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        """Remove ``key`` and return its value; ``default`` if given and it is unset, else KeyError."""
+        return self._state.pop(key, *default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """The value set as ``key``, setting it to ``default`` first if unset."""
+        return self._state.setdefault(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
     def __repr__(self) -> str:
         return f"State({self._state!r})"
 

@@ -55,16 +55,19 @@ class FormLimits:
     ``max_fields``               1000        400     non-file fields (urlencoded pairs or parts)
     ``max_files``                1000        400     file parts (parts with a ``filename``)
     ``max_field_size``           1 MiB       413     one field's value (urlencoded: its ``name=value``)
+    ``max_form_memory_size``     2 MiB       413     all non-file fields together (held in memory)
     ``max_file_size``            100 MiB     413     one uploaded file
+    ``max_multipart_size``       1 GiB       413     a whole multipart body, files included
     ``max_part_headers``         16          400     header lines of one multipart part
     ``max_header_size``          8 KiB       413     the header block of one multipart part
     ``max_boundary_length``      200         400     the multipart boundary (RFC 2046 allows 70)
     ``spool_max_memory``         1 MiB       --      bytes of a file kept in memory before disk
     ===========================  ==========  ======  ==================================================
 
-    The total body is bounded separately, by ``max_body_size``. ``max_file_size`` stays finite so
-    that a route which lifts ``max_body_size`` does not also let one file fill the disk; raise both
-    for routes that take large uploads.
+    A multipart body is bounded by these limits, not by ``max_body_size``: its files spool to
+    disk, and what it keeps in memory (the non-file fields) is bounded by
+    ``max_form_memory_size``, so a phone photo uploads with the defaults. Bodies held in memory
+    whole (JSON, urlencoded forms, ``request.body()``) stay bounded by ``max_body_size``.
 
     Example::
 
@@ -78,7 +81,9 @@ class FormLimits:
         "max_fields",
         "max_files",
         "max_field_size",
+        "max_form_memory_size",
         "max_file_size",
+        "max_multipart_size",
         "max_part_headers",
         "max_header_size",
         "max_boundary_length",
@@ -88,7 +93,9 @@ class FormLimits:
     max_fields: int
     max_files: int
     max_field_size: int
+    max_form_memory_size: int
     max_file_size: int
+    max_multipart_size: int
     max_part_headers: int
     max_header_size: int
     max_boundary_length: int
@@ -100,7 +107,9 @@ class FormLimits:
         max_fields: int = 1000,
         max_files: int = 1000,
         max_field_size: int = _MIB,
+        max_form_memory_size: int = 2 * _MIB,
         max_file_size: int = 100 * _MIB,
+        max_multipart_size: int = 1024 * _MIB,
         max_part_headers: int = 16,
         max_header_size: int = 8192,
         max_boundary_length: int = 200,
@@ -110,7 +119,9 @@ class FormLimits:
             "max_fields": max_fields,
             "max_files": max_files,
             "max_field_size": max_field_size,
+            "max_form_memory_size": max_form_memory_size,
             "max_file_size": max_file_size,
+            "max_multipart_size": max_multipart_size,
             "max_part_headers": max_part_headers,
             "max_header_size": max_header_size,
             "max_boundary_length": max_boundary_length,
@@ -368,6 +379,7 @@ async def _parse_multipart_into(
     parser = MultipartParser(boundary, limits)
     max_field_size = limits.max_field_size
     max_file_size = limits.max_file_size
+    memory_left = limits.max_form_memory_size  # for the non-file fields, all together
     fields = files = 0
     part: _Part | None = None
     async for chunk in chunks:
@@ -386,6 +398,9 @@ async def _parse_multipart_into(
                         raise FormTooLarge(
                             f"Multipart field {_shown(part.name)} exceeds max_field_size ({max_field_size} bytes)."
                         )
+                    memory_left -= len(payload)
+                    if memory_left < 0:
+                        raise _over_memory_budget(limits)
                     part.data += payload
             elif kind == PART_BEGIN:
                 name, filename, raw_headers = _disposition(payload)
@@ -416,6 +431,13 @@ async def _parse_multipart_into(
                     items.append((part.name, _decode(part.data, part.charset)))
                 part = None
     parser.close()
+
+
+def _over_memory_budget(limits: FormLimits) -> FormTooLarge:
+    return FormTooLarge(
+        f"Form fields exceed max_form_memory_size ({limits.max_form_memory_size} bytes) together; "
+        "raise it with FormLimits(max_form_memory_size=...), or send large values as files."
+    )
 
 
 def _find(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -510,16 +532,19 @@ class UrlencodedParser:
     Only ``&`` separates fields (``;`` is data, as in WHATWG URL and current CPython); ``+`` is a
     space; bad percent escapes or UTF-8 become replacement characters. Empty fields are skipped and
     a field without ``=`` has the value ``""``. ``max_field_size`` bounds a field's encoded
-    ``name=value`` text and ``max_fields`` the number of fields, both checked as chunks arrive.
+    ``name=value`` text, ``max_form_memory_size`` all of them together and ``max_fields`` their
+    number, each checked as chunks arrive.
     """
 
-    __slots__ = ("_pending", "_count", "_max_fields", "_max_field_size")
+    __slots__ = ("_pending", "_count", "_max_fields", "_max_field_size", "_memory_left", "_limits")
 
     def __init__(self, limits: FormLimits = DEFAULT_FORM_LIMITS) -> None:
         self._pending = bytearray()
         self._count = 0
         self._max_fields = limits.max_fields
         self._max_field_size = limits.max_field_size
+        self._memory_left = limits.max_form_memory_size
+        self._limits = limits
 
     def feed(self, chunk: bytes) -> list[tuple[str, str]]:
         """The fields the chunk completes."""
@@ -562,6 +587,9 @@ class UrlencodedParser:
         self._count += 1
         if self._count > self._max_fields:
             raise FormError(f"Form has more than max_fields ({self._max_fields}) fields.")
+        self._memory_left -= len(field)
+        if self._memory_left < 0:
+            raise _over_memory_budget(self._limits)
         key, _, value = field.decode("utf-8", errors="replace").partition("=")
         if "%" in key or "+" in key:
             key = unquote_plus(key, errors="replace")

@@ -10,12 +10,13 @@ import contextvars
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .datastructures import State
 from .requests import Request
 
 if TYPE_CHECKING:
     from .app import Covet
 
-__all__ = ["request", "current_app", "current_request", "url_for"]
+__all__ = ["request", "current_app", "current_request", "g", "url_for"]
 
 # What the request context variable holds: a "box", the makings of the request being handled, as
 # a plain list ``[request, scope, receive, send, limits, body, started]``:
@@ -102,6 +103,12 @@ class _Proxy:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._get(), name, value)
 
+    def __delattr__(self, name: str) -> None:
+        delattr(self._get(), name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._get()
+
     def __repr__(self) -> str:
         found = self._find()
         return f"<unbound covet.{self._what}>" if found is None else repr(found)
@@ -110,7 +117,15 @@ class _Proxy:
         return self._find() is not None
 
 
+def _current_state() -> State | None:
+    found = current_request()
+    return None if found is None else found.state
+
+
 request: Request = _Proxy(current_request, "request")  # type: ignore[assignment]
+#: Flask's ``g``: a namespace for the current request (``request.state``), e.g. ``g.user = ...``;
+#: ``g.get(name)``, ``g.pop(name, None)`` and ``name in g`` work as in Flask.
+g: State = _Proxy(_current_state, "g")  # type: ignore[assignment]
 current_app: Covet = _Proxy(_current_app, "current_app")  # type: ignore[assignment]
 
 

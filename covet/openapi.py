@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import html
 import inspect
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from ._docs_assets import (
+    INSTALL_HINT,
+    REDOC_CDN,
+    REDOC_FILES,
+    SWAGGER_UI_CDN,
+    SWAGGER_UI_FILES,
+    local_bundles,
+)
+from .exceptions import HTTPException
 from .params import BODY, COOKIE, FILE, FORM, HEADER, PATH, QUERY, EndpointPlan, ParamSpec
-from .responses import HTMLResponse, JSONResponse
+from .responses import FileResponse, HTMLResponse, JSONResponse
 
 if TYPE_CHECKING:
     from .app import Covet
@@ -24,6 +34,8 @@ __all__ = ["build_openapi", "install_docs_routes", "swagger_ui_html", "redoc_htm
 
 _IN = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie"}
 _REF = "#/components/schemas/{name}"
+#: The methods a Path Item Object has fields for (OpenAPI 3.1 §4.8.9).
+_OPERATION_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 _VALIDATION_ERROR = {
     "type": "object",
@@ -181,7 +193,8 @@ def build_openapi(app: Covet) -> dict[str, Any]:
             continue
         item = paths.setdefault(_openapi_path(route), {})
         for method in sorted(route.methods - {"HEAD"} if route.methods != {"HEAD"} else route.methods):
-            item.setdefault(method.lower(), _operation(route, method, schemas, error_content))
+            if method in _OPERATION_METHODS:  # OpenAPI has no field for CONNECT or custom methods
+                item.setdefault(method.lower(), _operation(route, method, schemas, error_content))
     components = schemas.render()
     if custom_error is None:
         components["HTTPValidationError"] = _VALIDATION_ERROR
@@ -196,27 +209,90 @@ def build_openapi(app: Covet) -> dict[str, Any]:
     }
 
 
-def swagger_ui_html(title: str, openapi_url: str, assets: str) -> str:
+_PAGE_STYLE = (
+    "<style>#covet-docs-error{display:none;max-width:46em;margin:3em auto;padding:1em 1.5em;"
+    "font:16px/1.5 system-ui,sans-serif;border:2px solid #b00;border-radius:6px;background:#fff5f5}"
+    "#covet-docs-error code{background:#eee;padding:0 .2em}</style>"
+)
+
+
+def _failure_notice(tool: str, source: str, local: bool, openapi_url: str) -> str:
+    """The message a docs page shows when its script did not load (hidden until then)."""
+    where = html.escape(source)
+    if local:
+        why = (
+            f"covet serves the {tool} files from the installed <code>openapi-ui-bundles</code> package at "
+            f"<code>{where}</code>, and they did not load. Check that this server can read that package, "
+            "or reinstall it with <code>pip install --force-reinstall openapi-ui-bundles</code>."
+        )
+    else:
+        why = (
+            f"This page loads {tool} from <code>{where}</code>, which this browser could not reach (no "
+            "internet access, a firewall or a content blocker). Install the bundled assets on the server "
+            f"with <code>{html.escape(INSTALL_HINT)}</code> and restart it: covet then serves them itself, "
+            "with no internet needed. Or give the app your own copy with "
+            "<code>Covet(swagger_ui_url=..., redoc_js_url=...)</code>."
+        )
+    document = html.escape(openapi_url)
+    return (
+        f'<div id="covet-docs-error" role="alert"><h1>{tool} could not load</h1><p>{why}</p>'
+        f'<p>The OpenAPI document itself is at <a href="{document}">{document}</a>.</p></div>'
+        f"<noscript><p>{tool} needs JavaScript; the OpenAPI document is at "
+        f'<a href="{document}">{document}</a>.</p></noscript>'
+    )
+
+
+_SHOW_NOTICE = 'document.getElementById("covet-docs-error").style.display = "block";'
+
+
+def swagger_ui_html(title: str, openapi_url: str, assets: str, *, local: bool = False) -> str:
+    """Swagger UI's page: its files from ``assets`` (a folder URL); a notice if they do not load."""
     title = html.escape(title)
+    base = html.escape(assets)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{title} - Swagger UI</title>
-<link rel="stylesheet" href="{html.escape(assets)}/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="{html.escape(assets)}/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: {msgspec.json.encode(openapi_url).decode()}, dom_id: "#swagger-ui"}});</script>
+<link rel="stylesheet" href="{base}/swagger-ui.css">{_PAGE_STYLE}</head>
+<body>{_failure_notice("Swagger UI", assets + "/swagger-ui-bundle.js", local, openapi_url)}<div id="swagger-ui"></div>
+<script src="{base}/swagger-ui-bundle.js"></script>
+<script>
+if (typeof SwaggerUIBundle === "undefined") {{ {_SHOW_NOTICE} }}
+else {{ SwaggerUIBundle({{url: {msgspec.json.encode(openapi_url).decode()}, dom_id: "#swagger-ui"}}); }}
+</script>
 </body></html>"""
 
 
-def redoc_html(title: str, openapi_url: str, script: str) -> str:
+def redoc_html(title: str, openapi_url: str, script: str, *, local: bool = False) -> str:
+    """ReDoc's page: its bundle from ``script``; a notice if it does not load."""
     title = html.escape(title)
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{title} - ReDoc</title></head>
-<body><redoc spec-url="{html.escape(openapi_url)}"></redoc>
-<script src="{html.escape(script)}"></script></body></html>"""
+<html><head><meta charset="utf-8"><title>{title} - ReDoc</title>{_PAGE_STYLE}</head>
+<body>{_failure_notice("ReDoc", script, local, openapi_url)}<redoc spec-url="{html.escape(openapi_url)}"></redoc>
+<script src="{html.escape(script)}"></script>
+<script>if (typeof Redoc === "undefined") {{ {_SHOW_NOTICE} }}</script></body></html>"""
+
+
+def _asset_route(app: Covet, page_url: str, folder: Path, files: tuple[str, ...], name: str) -> str:
+    """Serve ``files`` of ``folder`` at ``{page_url}/assets/<file>``; return that folder's URL."""
+    allowed = {file: folder / file for file in files}
+    base = page_url.rstrip("/") + "/assets"
+
+    async def asset(file: str) -> FileResponse:
+        path = allowed.get(file)
+        if path is None:  # only the listed files: the route is no window onto the package
+            raise HTTPException(404)
+        return FileResponse(path, headers={"cache-control": "public, max-age=86400"})
+
+    app.add_route(base + "/<file>", asset, name=name, include_in_schema=False)
+    return base
 
 
 def install_docs_routes(app: Covet) -> None:
-    """Add the ``openapi_url``, ``docs_url`` and ``redoc_url`` routes (excluded from the schema)."""
+    """Add the ``openapi_url``, ``docs_url`` and ``redoc_url`` routes (excluded from the schema).
+
+    The pages' scripts come from ``app.swagger_ui_url``/``app.redoc_js_url`` when set; else from
+    the ``openapi-ui-bundles`` package when installed (served by covet, no internet needed); else
+    from a pinned CDN version.
+    """
     openapi_url = app.openapi_url
     assert openapi_url is not None
 
@@ -224,16 +300,37 @@ def install_docs_routes(app: Covet) -> None:
         return JSONResponse(app.openapi())
 
     app.add_route(openapi_url, openapi_document, name="covet.openapi", include_in_schema=False)
+    bundles = local_bundles() if app.swagger_ui_url is None or app.redoc_js_url is None else None
 
     if app.docs_url is not None:
+        assets, local = app.swagger_ui_url, False
+        if assets is None:
+            local = bundles is not None
+            assets = (
+                _asset_route(app, app.docs_url, bundles[0], SWAGGER_UI_FILES, "covet.swagger_ui_assets")
+                if bundles is not None
+                else SWAGGER_UI_CDN
+            )
+        swagger_assets, swagger_local = assets, local
 
         async def swagger_ui() -> HTMLResponse:
-            return HTMLResponse(swagger_ui_html(app.title, app.url_for("covet.openapi"), app.swagger_ui_url))
+            return HTMLResponse(
+                swagger_ui_html(app.title, app.url_for("covet.openapi"), swagger_assets, local=swagger_local)
+            )
 
         app.add_route(app.docs_url, swagger_ui, name="covet.swagger_ui", include_in_schema=False)
     if app.redoc_url is not None:
+        script, local = app.redoc_js_url, False
+        if script is None:
+            local = bundles is not None
+            script = (
+                _asset_route(app, app.redoc_url, bundles[1], REDOC_FILES, "covet.redoc_assets") + "/redoc.standalone.js"
+                if bundles is not None
+                else REDOC_CDN
+            )
+        redoc_script, redoc_local = script, local
 
         async def redoc() -> HTMLResponse:
-            return HTMLResponse(redoc_html(app.title, app.url_for("covet.openapi"), app.redoc_js_url))
+            return HTMLResponse(redoc_html(app.title, app.url_for("covet.openapi"), redoc_script, local=redoc_local))
 
         app.add_route(app.redoc_url, redoc, name="covet.redoc", include_in_schema=False)

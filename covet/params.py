@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ._parsing import plain_bool, plain_int
+from ._text import sentence
 from .background import BackgroundTasks
 from .datastructures import UploadFile
 from .requests import HTTPConnection, Request
@@ -201,7 +202,7 @@ def endpoint_annotations(endpoint: Callable[..., Any]) -> dict[str, Any]:
         return typing.get_type_hints(target, include_extras=True)
     except Exception as exc:
         raise TypeError(
-            f"Cannot resolve the annotations of {_describe(endpoint)}: {exc}. Annotations must name "
+            f"Cannot resolve the annotations of {_describe(endpoint)}: {sentence(exc)} Annotations must name "
             "types importable at module level (define or import them before the handler)."
         ) from None
 

@@ -1,7 +1,7 @@
 """The Request: a lazy view over one ASGI http scope and its body.
 
 Nothing is parsed until it is touched: headers, query, cookies and the body each decode on first
-access and are cached. Body reading enforces ``max_body_size`` while streaming, so an oversized
+access and are cached. Body reading enforces its size limit while streaming, so an oversized
 upload is refused with 413 after at most the limit has been read.
 """
 
@@ -17,6 +17,7 @@ import anyio
 import msgspec
 
 from ._deadlines import ReadDeadlines, deadlines_for
+from ._flask_names import request_attribute_error
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .exceptions import ClientDisconnect, HTTPException
@@ -74,6 +75,11 @@ class HTTPConnection:
             except ParseError as exc:
                 raise HTTPException(400, str(exc)) from None
         return self._query
+
+    @property
+    def args(self) -> QueryParams:
+        """Flask's name for :attr:`query_params`: ``request.args.get("page")``."""
+        return self.query_params
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -219,6 +225,8 @@ class Request(HTTPConnection):
         "body_timeout",
         # body-reading state, set when reading starts
         "_expected",
+        "_limit",
+        "_limit_name",
         "_received",
         "_body_done",
         "_deadline",
@@ -263,28 +271,34 @@ class Request(HTTPConnection):
         """The media type of the body, lower-cased, without parameters ('' when absent)."""
         return media_type_of(self.scope["headers"])
 
-    async def stream(self) -> AsyncGenerator[bytes, None]:
+    def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, chunk by chunk, within ``max_body_size`` and ``body_timeout``.
 
         Raises ``HTTPException`` 413 past the size limit (before reading at all when Content-Length
         says so), 408 when the whole body has not arrived within ``body_timeout`` seconds, and
         :class:`~covet.exceptions.ClientDisconnect` if the client goes away midway.
         """
+        return self._stream(self.max_body_size, "max_body_size")
+
+    async def _stream(self, limit: int | None, limit_name: str) -> AsyncGenerator[bytes, None]:
+        # The body within ``limit`` bytes; ``limit_name`` is the option a 413 tells the user to raise.
         if self._body is not None:
             yield self._body
             return
-        self._start_reading()
+        self._start_reading(limit, limit_name)
         while not self._body_done:
             chunk = await self._next_chunk()
             if chunk:
                 yield chunk
 
-    def _start_reading(self) -> None:
+    def _start_reading(self, limit: int | None, limit_name: str = "max_body_size") -> None:
         if self._stream_consumed:
             raise RuntimeError("The request body was already streamed; it can only be read once.")
         self._stream_consumed = True
         # Reading state lives in slots set here, not in __init__: bodiless requests never pay for it.
-        self._expected = _expected_length(self.scope["headers"], self.max_body_size)
+        self._limit = limit
+        self._limit_name = limit_name
+        self._expected = _expected_length(self.scope["headers"], limit, limit_name)
         self._received = 0
         self._body_done = False
         if self.body_timeout is not None:
@@ -315,7 +329,7 @@ class Request(HTTPConnection):
             chunk: bytes = message.get("body", _EMPTY)
             expected = self._expected
             if chunk:
-                self._received = _counted(self._received + len(chunk), self.max_body_size, expected)
+                self._received = _counted(self._received + len(chunk), self._limit, expected, self._limit_name)
             if not message.get("more_body", False):
                 self._body_done = True
                 if expected is not None and self._received != expected:
@@ -369,7 +383,7 @@ class Request(HTTPConnection):
                     raise
             else:
                 # is_disconnected() kept a message back (or the stream was started: that raises).
-                self._start_reading()
+                self._start_reading(self.max_body_size)
                 chunks = [await self._next_chunk()]
                 while not self._body_done:
                     chunks.append(await self._next_chunk())
@@ -389,14 +403,19 @@ class Request(HTTPConnection):
     async def form(self) -> FormData:
         """Fields and uploaded files of an urlencoded or multipart form body, parsed as it streams.
 
-        Bounded by ``max_body_size``, ``body_timeout`` and ``form_limits`` (see
-        :class:`~covet.formparsers.FormLimits`): a size limit broken is a 413, a shape limit a 400,
-        a content type that is not a form a 415. Uploads are closed when the request ends.
+        Bounded by ``body_timeout`` and ``form_limits`` (see :class:`~covet.formparsers.FormLimits`),
+        and an urlencoded body, held in memory, by ``max_body_size``; a multipart body is bounded by
+        ``form_limits.max_multipart_size`` instead, its files spooling to disk. A size limit broken
+        is a 413, a shape limit a 400, a content type that is not a form a 415. Uploads are closed
+        when the request ends.
         """
         if self._form is None:
             raw_type = find_header(self.scope["headers"], b"content-type")
             content_type = raw_type.decode("latin-1") if raw_type else ""
-            chunks = self.stream()
+            if parse_content_type(content_type)[0] == "multipart/form-data":
+                chunks = self._stream(self.form_limits.max_multipart_size, "max_multipart_size")
+            else:
+                chunks = self._stream(self.max_body_size, "max_body_size")
             try:
                 self._form = await parse_form(chunks, content_type, self.form_limits)
             except ParseError as exc:
@@ -409,6 +428,13 @@ class Request(HTTPConnection):
         """Release what reading the body made: the form's uploads (their temporary files)."""
         if self._form is not None:
             await self._form.close()
+
+    if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any request.name
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for a missing attribute: a Flask habit (request.get_json()) gets the
+            # covet way.
+            raise request_attribute_error(name)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"
@@ -460,7 +486,9 @@ def media_type_of(headers: list[tuple[bytes, bytes]]) -> str:
     return parse_content_type(raw.decode("latin-1"))[0] if raw else ""
 
 
-def _expected_length(headers: list[tuple[bytes, bytes]], limit: int | None) -> int | None:
+def _expected_length(
+    headers: list[tuple[bytes, bytes]], limit: int | None, limit_name: str = "max_body_size"
+) -> int | None:
     """The body length Content-Length declares (None without one); 400 if malformed, 413 if over."""
     raw = find_header(headers, b"content-length")
     if raw is None:
@@ -469,21 +497,32 @@ def _expected_length(headers: list[tuple[bytes, bytes]], limit: int | None) -> i
         raise HTTPException(400, f"Invalid Content-Length header: {raw.decode('latin-1')!r}.")
     expected = int(raw)
     if limit is not None and expected > limit:
-        raise _too_large(limit)
+        raise _too_large(limit, limit_name)
     return expected
 
 
-def _counted(received: int, limit: int | None, expected: int | None) -> int:
+def _counted(received: int, limit: int | None, expected: int | None, limit_name: str = "max_body_size") -> int:
     """``received`` (bytes of body so far), checked: 413 past ``limit``, 400 past Content-Length."""
     if limit is not None and received > limit:
-        raise _too_large(limit)
+        raise _too_large(limit, limit_name)
     if expected is not None and received > expected:
         raise HTTPException(400, "Request body is longer than its Content-Length.")
     return received
 
 
-def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, f"Request body exceeds max_body_size ({limit} bytes).")
+def _too_large(limit: int, limit_name: str = "max_body_size") -> HTTPException:
+    """The 413 for a body over ``limit``, naming the option that raises it."""
+    if limit_name == "max_multipart_size":
+        return HTTPException(
+            413,
+            f"Multipart body exceeds max_multipart_size ({limit} bytes); raise it with "
+            "form_limits=FormLimits(max_multipart_size=...) on the app or the route.",
+        )
+    return HTTPException(
+        413,
+        f"Request body exceeds max_body_size ({limit} bytes); raise it with "
+        "Covet(max_body_size=...) or the route option max_body_size=.",
+    )
 
 
 def _shorter_than_declared() -> HTTPException:

@@ -34,6 +34,7 @@ from ._files import (
     read_at,
     requested_ranges,
 )
+from ._text import sentence
 from .datastructures import MutableHeaders
 from .types import Message, Receive, Scope, Send
 
@@ -51,6 +52,8 @@ __all__ = [
     "EventSourceResponse",
     "ServerSentEvent",
     "json_encoder",
+    "redirect",
+    "jsonify",
 ]
 
 #: One shared msgspec encoder: encoders are reusable and cheap to call, not to make.
@@ -196,18 +199,64 @@ class Response:
         secure: bool = False,
         httponly: bool = False,
         samesite: str | None = "lax",
+        partitioned: bool = False,
     ) -> None:
-        """Add a ``Set-Cookie`` header. ``samesite`` is ``"lax"``, ``"strict"``, ``"none"`` or None."""
+        """Add a ``Set-Cookie`` header (RFC 6265; SameSite and prefixes from RFC 6265bis).
+
+        ``max_age`` is in seconds; ``expires`` is a datetime, an HTTP date string or seconds from
+        now. ``samesite`` is ``"lax"``, ``"strict"``, ``"none"`` or None (no attribute);
+        ``partitioned=True`` adds ``Partitioned`` (CHIPS: a third-party cookie kept per top-level
+        site). Raises ``ValueError`` for a combination browsers silently drop: ``SameSite=None``
+        or ``Partitioned`` without ``secure=True``, a ``__Secure-`` name without ``secure=True``,
+        a ``__Host-`` name without ``secure=True``, ``path="/"`` and no ``domain``.
+        """
         self.raw_headers.append(
             (
                 b"set-cookie",
-                _cookie_header(key, value, max_age, expires, path, domain, secure, httponly, samesite),
+                _cookie_header(
+                    key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned
+                ),
             )
         )
 
-    def delete_cookie(self, key: str, path: str = "/", domain: str | None = None) -> None:
-        """Expire a cookie in the browser (same ``path``/``domain`` as when it was set)."""
-        self.set_cookie(key, "", max_age=0, expires=0, path=path, domain=domain)
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = False,
+        samesite: str | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Expire a cookie in the browser: pass the attributes it was set with.
+
+        A browser replaces a cookie only with one of the same name, ``path``, ``domain`` (and
+        ``partitioned`` jar), and ignores a ``Set-Cookie`` it would refuse as a new cookie, so the
+        expiring header must be valid on its own. ``secure=None`` (the default) means
+        ``secure=True`` when the cookie needs it: ``samesite="none"``, ``partitioned=True``, or a
+        ``__Secure-``/``__Host-`` name. Example::
+
+            response.delete_cookie("__Host-session", samesite="none", partitioned=True)
+        """
+        if secure is None:
+            secure = (
+                (samesite is not None and samesite.lower() == "none")
+                or partitioned
+                or key.startswith(("__Secure-", "__Host-"))
+            )
+        self.set_cookie(
+            key,
+            "",
+            max_age=0,
+            expires=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers[:]})
@@ -230,12 +279,14 @@ def _cookie_header(
     secure: bool,
     httponly: bool,
     samesite: str | None,
+    partitioned: bool = False,
 ) -> bytes:
     cookie: http.cookies.BaseCookie[str] = http.cookies.SimpleCookie()
     try:
         cookie[key] = value
     except http.cookies.CookieError:
         raise ValueError(f"Invalid cookie name {key!r}: use letters, digits and !#$%&'*+-.^_`|~") from None
+    _check_cookie_prefix(key, path, domain, secure)
     morsel = cookie[key]
     if max_age is not None:
         morsel["max-age"] = str(int(max_age))
@@ -262,7 +313,24 @@ def _cookie_header(
         if samesite.lower() == "none" and not secure:
             raise ValueError("Browsers reject SameSite=None cookies without Secure; pass secure=True.")
         morsel["samesite"] = _SAMESITE[samesite.lower()]
-    return morsel.OutputString().encode("latin-1")
+    header = morsel.OutputString()
+    if partitioned:
+        # Not a Morsel attribute before Python 3.14: appended by hand (it takes no value).
+        if not secure:
+            raise ValueError("Browsers reject Partitioned cookies without Secure; pass secure=True.")
+        header += "; Partitioned"
+    return header.encode("latin-1")
+
+
+def _check_cookie_prefix(key: str, path: str | None, domain: str | None, secure: bool) -> None:
+    """Refuse a ``__Secure-``/``__Host-`` cookie that browsers would drop (RFC 6265bis §4.1.3)."""
+    if key.startswith("__Secure-") and not secure:
+        raise ValueError(f"Browsers reject a {key!r} cookie without Secure; pass secure=True.")
+    if key.startswith("__Host-") and (not secure or path != "/" or domain is not None):
+        raise ValueError(
+            f"Browsers reject a {key!r} cookie unless it has secure=True, path='/' and no domain; "
+            f"got secure={secure!r}, path={path!r}, domain={domain!r}."
+        )
 
 
 class HTMLResponse(Response):
@@ -294,6 +362,34 @@ class RedirectResponse(Response):
     ) -> None:
         super().__init__(b"", status_code=status_code, headers=headers, background=background)
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+
+
+def redirect(location: str, code: int = 302) -> RedirectResponse:
+    """Flask's ``redirect``: send the client to ``location`` with status ``code`` (302 Found).
+
+    302 and 303 make a browser follow with GET, which is what a form handler wants after a POST
+    (post/redirect/get); use 307 or 308 to keep the method and body. Example::
+
+        @app.post("/items")
+        async def create(name: Annotated[str, Form()]):
+            return redirect(app.url_for("items"))     # the browser GETs /items
+    """
+    if isinstance(code, bool) or not isinstance(code, int) or not 300 <= code <= 399:
+        raise ValueError(f"redirect() takes a 3xx status code such as 302, 303 or 307, got {code!r}.")
+    return RedirectResponse(location, status_code=code)
+
+
+def jsonify(*args: Any, **kwargs: Any) -> JSONResponse:
+    """Flask's ``jsonify``: one value, several (a list) or keywords (an object) as a JSONResponse.
+
+    In covet a handler may return the dict or list itself; this exists so Flask code runs as it
+    is. ``jsonify({"a": 1})``, ``jsonify(a=1)`` and ``jsonify(1, 2)`` (``[1, 2]``).
+    """
+    if args and kwargs:
+        raise TypeError("jsonify() takes positional values or keywords, not both (as in Flask).")
+    if kwargs:
+        return JSONResponse(kwargs)
+    return JSONResponse(args[0] if len(args) == 1 else list(args))
 
 
 ContentStream = Iterable[Any] | AsyncIterable[Any]
@@ -781,7 +877,7 @@ def _body_response(
     except TypeError as exc:
         raise TypeError(
             f"Cannot turn a handler's return value of type {type(value).__name__} into a response: "
-            f"{exc}. Return a dict, list, msgspec.Struct, dataclass, str, bytes, None or a Response."
+            f"{sentence(exc)} Return a dict, list, msgspec.Struct, dataclass, str, bytes, None or a Response."
         ) from None
     return _json_response(body, status, headers)
 
@@ -807,6 +903,12 @@ def _json_response(body: bytes, status: int, headers: Mapping[str, str] | None) 
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
+_TUPLE_SHAPES = (
+    "return (body, status), (body, status, headers) or (body, headers), where status is an int "
+    "from 100 to 599 and headers a dict or a list of (name, value) pairs"
+)
+
+
 def _tuple_response(
     value: tuple[Any, ...], status_code: int | None, encode: Callable[[Any], bytes] | None
 ) -> Response:
@@ -815,18 +917,39 @@ def _tuple_response(
         body, status, headers = value
     elif len(value) == 2:
         body, second = value
-        if isinstance(second, int):
+        if isinstance(second, int) and not isinstance(second, bool):
             status, headers = second, None
         else:
             status, headers = status_code, second
     else:
+        raise TypeError(f"A handler returned a tuple of {len(value)} items; {_TUPLE_SHAPES}.")
+    if len(value) == 3 and (isinstance(status, bool) or not isinstance(status, int)):
         raise TypeError(
-            f"A handler returned a tuple of {len(value)} items; return (body, status), "
-            "(body, status, headers) or (body, headers)."
+            f"A handler returned {_shown_tuple(value)}, whose second item {status!r} is not a status; "
+            f"{_TUPLE_SHAPES}."
         )
+    if status is not None and not 100 <= status <= 599:
+        raise TypeError(f"A handler returned the status {status!r}; {_TUPLE_SHAPES}.")
     if headers is not None and not isinstance(headers, Mapping):
-        headers = dict(headers)
+        headers = _header_pairs(headers, value)
     response = _body_response(body, status, headers, encode)
     if isinstance(body, Response) and status is not None:
         response.status_code = status
     return response
+
+
+def _shown_tuple(value: tuple[Any, ...]) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _header_pairs(headers: Any, value: tuple[Any, ...]) -> dict[str, str]:
+    """Headers given as (name, value) pairs; anything else is a TypeError naming the shapes."""
+    if not isinstance(headers, (str, bytes)) and isinstance(headers, Iterable):
+        pairs = list(headers)
+        if all(isinstance(pair, tuple) and len(pair) == 2 for pair in pairs):
+            return dict(pairs)
+    raise TypeError(
+        f"A handler returned {_shown_tuple(value)}, whose last item {headers!r} is neither a status "
+        f"nor headers; {_TUPLE_SHAPES}."
+    )

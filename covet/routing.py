@@ -10,6 +10,7 @@ disabled by ``COVET_NO_EXTENSIONS``, else ``covet._router_py``.
 
 from __future__ import annotations
 
+import difflib
 import re
 import typing
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from .scaffold import Scaffold
 
 __all__ = [
+    "STANDARD_METHODS",
+    "check_methods",
     "Route",
     "Mount",
     "Router",
@@ -117,6 +120,51 @@ def _annotation_convertor(annotation: Any) -> str:
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     return ANNOTATION_CONVERTORS.get(annotation, "str")
+
+
+#: The request methods of RFC 9110 §9 and PATCH (RFC 5789); others must be declared on the app.
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
+_METHOD_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2 token
+
+
+def check_methods(methods: Iterable[str], path: str, custom_methods: Iterable[str] = ()) -> list[str]:
+    """``methods`` upper-cased, each one checked: a standard method or one in ``custom_methods``.
+
+    A misspelling (``"POTS"``) would otherwise register silently, show in ``Allow`` and in the
+    OpenAPI document; raises ``ValueError`` naming the valid methods and the closest one.
+    """
+    if isinstance(methods, str):
+        raise TypeError(f"methods= takes a list such as [{methods!r}], not a string.")
+    known = (*STANDARD_METHODS, *custom_methods)
+    checked: list[str] = []
+    for method in methods:
+        if not isinstance(method, str) or not method:
+            raise TypeError(f"methods= for route {path!r} takes method names such as 'GET', got {method!r}.")
+        upper = method.upper()
+        if upper not in known:
+            close = difflib.get_close_matches(upper, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"Unknown HTTP method {method!r} for route {path!r}.{hint} Valid methods are "
+                f"{', '.join(known)}. To serve a method of your own, declare it on the app: "
+                f"Covet(custom_methods=[{upper!r}])."
+            )
+        checked.append(upper)
+    return checked
+
+
+def check_custom_methods(custom_methods: Iterable[str]) -> tuple[str, ...]:
+    """The app's declared extra methods, upper-cased; each must be an RFC 9110 token."""
+    if isinstance(custom_methods, str):
+        raise TypeError(f"custom_methods= takes a list such as [{custom_methods!r}], not a string.")
+    checked: list[str] = []
+    for method in custom_methods:
+        if not isinstance(method, str) or not _METHOD_TOKEN.fullmatch(method):
+            raise ValueError(
+                f"custom_methods= takes HTTP method names (letters, digits and !#$%&'*+-.^_`|~), got {method!r}."
+            )
+        checked.append(method.upper())
+    return tuple(checked)
 
 
 class Route:

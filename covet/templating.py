@@ -51,4 +51,5 @@ def render_template(template_name: str, /, **context: Any) -> str:
     current = current_request()
     if current is not None:
         context.setdefault("request", current)
+        context.setdefault("g", current.state)  # Flask templates read g.user
     return env.get_template(template_name).render(context)

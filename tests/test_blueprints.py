@@ -483,3 +483,34 @@ def test_blueprint_and_route_dependencies_both_run(app: Covet) -> None:
     app.register_blueprint(bp)
     assert TestClient(app).get("/bp/x").text == "x"
     assert sorted(ran) == ["blueprint", "route"]
+
+
+def test_flask_import_name_signature_is_accepted(app: Covet) -> None:
+    # Flask's Blueprint("shop", __name__, url_prefix=...) used to fail with a url_prefix message.
+    shop = Blueprint("shop", __name__, url_prefix="/shop")
+    plain = Blueprint("plain", __name__)
+
+    @shop.get("/items")
+    async def items() -> str:
+        return "shop"
+
+    @plain.get("/plain")
+    async def plain_route() -> str:
+        return "plain"
+
+    app.register_blueprint(shop)
+    app.register_blueprint(plain)
+    client = TestClient(app)
+    assert client.get("/shop/items").text == "shop"
+    assert client.get("/plain").text == "plain"
+    assert shop.import_name == __name__
+    assert app.url_for("shop.items") == "/shop/items"
+
+
+def test_positional_url_prefix_still_works_and_ambiguity_is_explained(app: Covet) -> None:
+    api = Blueprint("api", "/api")
+    assert (api.url_prefix, api.import_name) == ("/api", None)
+    with pytest.raises(ValueError, match=r"import name \(write __name__\).*'/my shop'"):
+        Blueprint("shop", "my shop")
+    with pytest.raises(TypeError, match="two url prefixes"):
+        Blueprint("api", "/api", url_prefix="/v1")

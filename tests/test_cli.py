@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -420,3 +422,186 @@ def test_run_with_bad_target_exits_2_quickly(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert re.match(r"Error: No such file: .*missing\.py", lines[0])
     assert "Traceback" not in result.stderr
+
+
+# --- Flask habits: site.py, app factories, COVET_APP, python -m covet, --debug, app.run() ---------
+
+
+def test_file_named_like_a_stdlib_module_loads_the_named_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    # `covet run site.py` imported the standard library's site module: "has no attribute 'app'".
+    import site as stdlib_site
+
+    (tmp_path / "site.py").write_text(APP_SOURCE.format(attr="app"))
+    isolated.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "routes", "site.py")
+    assert code == 0, err
+    assert "/ping/<int:n>" in out
+    assert sys.modules["site"] is stdlib_site
+
+
+def test_error_embedding_a_message_with_a_period_ends_with_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    # "...(or rename the placeholder).." : the embedded message's period plus covet's own.
+    path, _ = write_module(tmp_path, "from covet import Covet\napp = Covet()\n@app.get('/<int:a>')\ndef f(): pass\n")
+    line = assert_one_line_error(*run_cli(capsys, "routes", str(path)))
+    assert line.endswith("(or rename the placeholder).")
+
+
+@pytest.mark.parametrize("form", ["file.py:create_app", "module:create_app()", "module:create_app('shop')", "file.py"])
+def test_app_factory_is_called_not_served_as_the_app(
+    form: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    # `covet run factory.py:create_app` served the function itself: every request was a 500.
+    source = "from covet import Covet\n\ndef create_app(title='made'):\n" + "".join(
+        "    " + line + "\n" for line in APP_SOURCE.format(attr="app").replace("Covet(title=\"tmp app\")", "Covet(title=title)").splitlines()
+    ) + "    return app\n"
+    path, name = write_module(tmp_path, source)
+    isolated.chdir(tmp_path)
+    module, _, call = form.partition(":")
+    target = (path.name if module.startswith("file") else name) + (f":{call}" if call else "")
+    code, out, err = run_cli(capsys, "openapi", target)
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["info"]["title"] == ("shop" if "shop" in form else "made")
+    assert "/ping/{n}" in document["paths"]
+
+
+def test_app_factory_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated: pytest.MonkeyPatch
+) -> None:
+    path, _ = write_module(tmp_path, "def create_app():\n    raise RuntimeError('no config')\n")
+    line = assert_one_line_error(*run_cli(capsys, "routes", f"{path}:create_app"))
+    assert "create_app() raised RuntimeError: no config." in line
+    line = assert_one_line_error(*run_cli(capsys, "routes", f"{path}:create_app(__import__('os'))"))
+    assert "literal values only" in line
+
+
+def test_covet_app_variable_names_the_target(
+    capsys: pytest.CaptureFixture[str], isolated: pytest.MonkeyPatch
+) -> None:
+    isolated.setenv("COVET_APP", str(HELLO))
+    code, out, err = run_cli(capsys, "routes")
+    assert code == 0, err
+    assert "/items/<int:item_id>" in out
+    isolated.delenv("COVET_APP")
+    line = assert_one_line_error(*run_cli(capsys, "routes"))
+    assert "COVET_APP" in line
+
+
+def test_python_dash_m_covet_runs_the_cli() -> None:
+    result = subprocess.run([sys.executable, "-m", "covet", "routes", str(HELLO)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "/items/<int:item_id>" in result.stdout
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_port_already_in_use_is_one_line_not_a_traceback(server: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(COVET_SCRIPT), "run", str(HELLO), "--port", str(port), "--server", server],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: Port {port} on 127.0.0.1 is already in use (is another server running?); stop it or pick "
+        "another port with --port."
+    ]
+
+
+BROKEN = "from covet import Covet\napp = Covet()\ndef broken(:\n"
+
+
+def get_when(url: str, wanted: Callable[[httpx.Response], bool], timeout: float = 40.0) -> httpx.Response | None:
+    deadline = time.monotonic() + timeout
+    response: httpx.Response | None = None
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=10)
+            if wanted(response):
+                return response
+        except httpx.TransportError:
+            response = None  # a worker is restarting
+        time.sleep(0.2)
+    return response
+
+
+@pytest.mark.parametrize("server", ["hypercorn", "granian"])
+def test_reload_survives_a_syntax_error_and_serves_the_fix(server: str, tmp_path: Path) -> None:
+    # hypercorn and granian died when a reload met a syntax error, and stayed down after the fix.
+    path, _ = write_module(tmp_path, APP_SOURCE.format(attr="app"))
+    port = free_port()
+    process = subprocess.Popen(
+        [str(COVET_SCRIPT), "run", str(path), "--port", str(port), "--server", server, "--reload", "--no-access-log"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/ping/3"
+    try:
+        wait_for_port(port, process)
+        assert httpx.get(url, timeout=10).json() == {"n": 3}
+        time.sleep(1.1)  # a new modification time, whatever the file system's resolution
+        path.write_text(BROKEN)
+        broken = get_when(url, lambda r: r.status_code == 500)
+        assert broken is not None and broken.status_code == 500
+        assert "syntax error" in broken.text and "Fix it and save" in broken.text
+        time.sleep(1.1)
+        path.write_text(APP_SOURCE.format(attr="app").replace('{"n": n}', '{"n": n, "fixed": True}'))
+        fixed = get_when(url, lambda r: r.status_code == 200)
+        assert fixed is not None and fixed.json() == {"n": 3, "fixed": True}
+        assert process.poll() is None
+    finally:
+        stderr = stop(process).decode(errors="replace")
+    assert f"{path.name}:3: syntax error: invalid syntax. Waiting for a fix" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_run_debug_turns_on_debug_pages_and_starts_with_a_broken_app(tmp_path: Path) -> None:
+    path, _ = write_module(tmp_path, BROKEN)
+    port = free_port()
+    env = {**os.environ, "COVET_APP": str(path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "covet", "run", "--port", str(port), "--debug", "--no-access-log"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/boom"
+    try:
+        wait_for_port(port, process)
+        assert httpx.get(url, timeout=10).status_code == 500
+        time.sleep(1.1)
+        path.write_text("from covet import Covet\napp = Covet()\n@app.get('/boom')\ndef boom():\n    raise ValueError('kaput')\n")
+        page = get_when(url, lambda r: "kaput" in r.text)
+        assert page is not None and page.status_code == 500
+        assert "ValueError: kaput" in page.text  # debug=True shows the error; off, a bare 500
+    finally:
+        stderr = stop(process).decode(errors="replace")
+    assert "in debug mode" in stderr
+
+
+def test_app_run_serves_the_script_on_loopback(tmp_path: Path) -> None:
+    # `python app.py` with app.run() used to exit silently.
+    script = tmp_path / "app.py"
+    port = free_port()
+    script.write_text(APP_SOURCE.format(attr="app") + f"\nif __name__ == '__main__':\n    app.run(port={port})\n")
+    process = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, process)
+        assert httpx.get(f"http://127.0.0.1:{port}/ping/5", timeout=10).json() == {"n": 5}
+        tcp = Path("/proc/net/tcp")
+        if tcp.exists():  # Linux: the listening socket (state 0A) is bound to 127.0.0.1, not 0.0.0.0
+            listening = [line.split() for line in tcp.read_text().splitlines()[1:] if f":{port:04X} " in line]
+            assert [row[1] for row in listening if row[3] == "0A"] == [f"0100007F:{port:04X}"]
+    finally:
+        stderr = stop(process).decode(errors="replace")
+    assert f"on http://127.0.0.1:{port}" in stderr

@@ -718,6 +718,56 @@ def test_delete_cookie_expires_it() -> None:
     assert "domain=example.org" in lowered
 
 
+def _attributes(header: str) -> set[str]:
+    return {part.strip().lower() for part in header.split(";")[1:]}
+
+
+def test_delete_cookie_samesite_none_secure_cookie_is_really_deleted() -> None:
+    # A browser ignores "SameSite=None" without "Secure", so the expiring header must carry both.
+    response = Response()
+    response.delete_cookie("token", secure=True, samesite="none")
+    (header,) = _set_cookie_headers(response)
+    assert {"max-age=0", "path=/", "samesite=none", "secure"} <= _attributes(header)
+    implied = Response()
+    implied.delete_cookie("token", samesite="none")  # secure inferred: the header must be valid
+    assert "secure" in _attributes(_set_cookie_headers(implied)[0])
+
+
+def test_delete_cookie_host_prefix_cookie_is_really_deleted() -> None:
+    # "__Host-" cookies are only accepted with Secure, Path=/ and no Domain (RFC 6265bis 4.1.3.2).
+    response = Response()
+    response.delete_cookie("__Host-session")
+    (header,) = _set_cookie_headers(response)
+    attributes = _attributes(header)
+    assert {"max-age=0", "path=/", "secure"} <= attributes
+    assert not any(attribute.startswith("domain=") for attribute in attributes)
+    with pytest.raises(ValueError, match="__Host-session"):
+        Response().delete_cookie("__Host-session", path="/app")
+
+
+def test_delete_cookie_takes_every_attribute_set_cookie_takes() -> None:
+    response = Response()
+    response.set_cookie(
+        "chip", "1", path="/embed", domain="example.org", secure=True, httponly=True,
+        samesite="none", partitioned=True,
+    )
+    response.delete_cookie(
+        "chip", path="/embed", domain="example.org", secure=True, httponly=True,
+        samesite="none", partitioned=True,
+    )
+    set_header, delete_header = _set_cookie_headers(response)
+    expected = {"path=/embed", "domain=example.org", "secure", "httponly", "samesite=none", "partitioned"}
+    assert expected <= _attributes(set_header)
+    assert expected | {"max-age=0"} <= _attributes(delete_header)
+
+
+def test_partitioned_cookie_without_secure_is_refused() -> None:
+    with pytest.raises(ValueError, match="Partitioned.*secure=True"):
+        Response().set_cookie("chip", "1", partitioned=True)
+    with pytest.raises(ValueError, match="__Secure-id.*secure=True"):
+        Response().set_cookie("__Secure-id", "1")
+
+
 def test_cookies_round_trip_through_the_client() -> None:
     app = Covet()
 
@@ -875,6 +925,32 @@ def test_tuple_response_and_status_overrides_status() -> None:
 def test_tuple_of_wrong_length_is_an_error_with_hint() -> None:
     with pytest.raises(TypeError, match=r"\(body, status\)"):
         serve(lambda: (1, 2, 3, 4)).get("/")
+
+
+def test_two_strings_tuple_names_the_allowed_shapes_not_a_dict_update_error() -> None:
+    # `return "x", "y"` used to fail inside dict() with "dictionary update sequence element #0".
+    with pytest.raises(TypeError, match=r"'y' is neither a status nor headers.*\(body, status, headers\)"):
+        serve(lambda: ("x", "y")).get("/")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [("x", "201", {}), ("x", True, {}), ("x", 200, "X-A: 1"), ("x", 1000), ("x", [("X-A",)])],
+    ids=["status-as-text", "status-as-bool", "headers-as-text", "status-out-of-range", "pair-of-one"],
+)
+def test_malformed_tuple_returns_name_the_allowed_shapes(value: tuple[Any, ...]) -> None:
+    with pytest.raises(TypeError, match=r"\(body, status\), \(body, status, headers\) or \(body, headers\)"):
+        serve(lambda: value).get("/")
+
+
+def test_error_messages_embedding_another_message_end_with_one_period() -> None:
+    from covet._text import sentence
+
+    assert sentence("rename the placeholder).") == "rename the placeholder)."
+    assert sentence("no period") == "no period."
+    with pytest.raises(TypeError) as caught:
+        serve(lambda: object()).get("/")
+    assert ".." not in str(caught.value)
 
 
 def test_unencodable_return_value_is_an_error_with_hint() -> None:
@@ -1058,3 +1134,20 @@ def test_streamed_messages_are_fresh_dicts_a_middleware_may_change() -> None:
     client = TestClient(app)
     assert client.get("/").content == b"ab"
     assert client.get("/").content == b"ab"
+
+
+def test_no_error_message_adds_a_period_after_an_embedded_message() -> None:
+    # f"...: {exc}." doubles the period when the embedded message ends with one; use sentence(exc).
+    import re
+    from pathlib import Path
+
+    import covet
+
+    pattern = re.compile(r"\{(?:exc|error|err|message|msg)(?:\.[a-z_]+)?(?:!s)?\}\.[\"']")
+    offenders = [
+        f"{path.name}:{number}"
+        for path in Path(covet.__file__).parent.glob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []

@@ -732,3 +732,63 @@ def test_adding_routes_after_serving_raises(app: Covet) -> None:
     with pytest.raises(RuntimeError):
         app.mount("/late3", scope_echo)
     assert TestClient(app).get("/late").status_code == 404
+
+
+# -- request methods -------------------------------------------------------------------------------
+
+
+def test_misspelled_method_is_refused_at_registration_naming_valid_ones(app: Covet) -> None:
+    # methods=["GET", "POTS"] used to register, show in Allow and add a "pots" OpenAPI operation.
+    with pytest.raises(ValueError) as caught:
+
+        @app.route("/x", methods=["GET", "POTS"])
+        async def x() -> str:
+            return "x"
+
+    message = str(caught.value)
+    assert "'POTS'" in message and "Did you mean 'POST'?" in message
+    assert "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE, CONNECT" in message
+    assert "custom_methods=['POTS']" in message
+    assert app.router.routes == []
+
+
+def test_misspelled_method_in_a_blueprint_is_refused_when_registered(app: Covet) -> None:
+    from covet import Blueprint
+
+    bp = Blueprint("shop")
+
+    @bp.route("/x", methods=["DELET"])
+    async def x() -> str:
+        return "x"
+
+    with pytest.raises(ValueError, match="Did you mean 'DELETE'"):
+        app.register_blueprint(bp)
+
+
+def test_custom_method_is_served_only_when_declared_on_the_app() -> None:
+    app = Covet(custom_methods=["purge"])
+
+    @app.route("/cache", methods=["PURGE"])
+    async def purge() -> str:
+        return "purged"
+
+    client = TestClient(app)
+    assert client.request("PURGE", "/cache").text == "purged"
+    assert allow_set(client.get("/cache")) == {"PURGE", "OPTIONS"}
+    # OpenAPI has no field for it: the operation is left out rather than written invalid.
+    assert "purge" not in app.openapi()["paths"].get("/cache", {})
+
+
+def test_custom_methods_must_be_tokens() -> None:
+    with pytest.raises(ValueError, match="custom_methods"):
+        Covet(custom_methods=["NOT A METHOD"])
+    with pytest.raises(TypeError, match="not a string"):
+        Covet(custom_methods="PURGE")
+
+
+def test_lower_case_standard_methods_are_accepted(app: Covet) -> None:
+    @app.route("/x", methods=["get", "post"])
+    async def x() -> str:
+        return "x"
+
+    assert TestClient(app).post("/x").text == "x"

@@ -280,13 +280,13 @@ def test_app_form_limits_apply_to_every_route() -> None:
 
 
 def test_route_options_override_the_app_limits() -> None:
-    app = Covet(max_body_size=400, form_limits=FormLimits(max_files=1))
+    app = Covet(max_body_size=400, form_limits=FormLimits(max_files=1, max_multipart_size=400))
 
     @app.post("/strict", form_limits=FormLimits(max_files=0))
     async def strict(request: Request) -> int:
         return len((await request.form()).multi_items())
 
-    @app.post("/roomy", max_body_size=10_000, form_limits=app.form_limits.replace(max_files=3))
+    @app.post("/roomy", max_body_size=10_000, form_limits=app.form_limits.replace(max_files=3, max_multipart_size=10_000))
     async def roomy(request: Request) -> int:
         return len((await request.form()).multi_items())
 
@@ -299,6 +299,7 @@ def test_route_options_override_the_app_limits() -> None:
     assert client.post("/roomy", files=three).json() == 3
     assert client.post("/default", files=three[:1]).json() == 1
     assert client.post("/default", files={"f": ("a", b"x" * 400)}).status_code == 413  # the app's 400 bytes
+    assert client.post("/default", data={"a": "x" * 400}).status_code == 413  # urlencoded: max_body_size
     assert client.post("/default", files=three[:2]).status_code == 400  # the app's max_files=1
     assert client.post("/strict", files=three[:1]).status_code == 400
 
@@ -370,7 +371,16 @@ LIMIT_CASES = [
         MULTIPART,
         413,
     ),
+    (
+        "max_form_memory_size",
+        FormLimits(max_form_memory_size=10),
+        multipart(part("a", b"v" * 5), part("b", b"v" * 5), part("f", b"v" * 100, "a")),
+        multipart(part("a", b"v" * 5), part("b", b"v" * 6)),
+        MULTIPART,
+        413,
+    ),
     ("max_fields (urlencoded)", FormLimits(max_fields=3), b"a=1&b=2&c=3", b"a=1&b=2&c=3&d=4", URLENCODED, 400),
+    ("max_form_memory_size (urlencoded)", FormLimits(max_form_memory_size=7), b"a=1&b=12", b"a=1&b=123", URLENCODED, 413),
     ("max_field_size (urlencoded)", FormLimits(max_field_size=5), b"a=123&b=1", b"a=1234&b=1", URLENCODED, 413),
 ]
 
@@ -401,28 +411,88 @@ def test_boundary_exactly_at_max_boundary_length_and_one_past_it() -> None:
     assert "max_boundary_length (8 characters)" in response.json()["detail"]
 
 
-def test_body_exactly_at_max_body_size_and_one_past_it() -> None:
+def test_multipart_body_exactly_at_max_multipart_size_and_one_past_it() -> None:
     body = multipart(part("a", b"v"))
-    client = TestClient(form_app(max_body_size=len(body)))
+    client = TestClient(form_app(form_limits=FormLimits(max_multipart_size=len(body))))
     assert client.post("/", content=body, headers={"content-type": MULTIPART}).json() == {"n": 1}
     refused = client.post("/", content=body + b"x", headers={"content-type": MULTIPART})
     assert refused.status_code == 413
-    assert refused.json() == {"detail": f"Request body exceeds max_body_size ({len(body)} bytes)."}
+    assert refused.json() == {
+        "detail": f"Multipart body exceeds max_multipart_size ({len(body)} bytes); raise it with "
+        "form_limits=FormLimits(max_multipart_size=...) on the app or the route."
+    }
 
 
-def test_upload_over_max_body_size_is_refused_before_the_excess_is_read() -> None:
+def test_urlencoded_body_exactly_at_max_body_size_and_one_past_it() -> None:
+    body = b"a=" + b"v" * 20
+    client = TestClient(form_app(max_body_size=len(body)))
+    assert client.post("/", content=body, headers={"content-type": URLENCODED}).json() == {"n": 1}
+    refused = client.post("/", content=body + b"x", headers={"content-type": URLENCODED})
+    assert refused.status_code == 413
+    assert refused.json() == {
+        "detail": f"Request body exceeds max_body_size ({len(body)} bytes); raise it with "
+        "Covet(max_body_size=...) or the route option max_body_size=."
+    }
+
+
+def test_phone_photo_upload_of_3_mb_works_with_default_limits() -> None:
+    # A 3 MB file used to get 413 from the 1 MiB max_body_size although max_file_size is 100 MiB.
+    photo = os.urandom(3 * 1000 * 1000)
+    response = TestClient(upload_app()).post("/", files={"f": ("IMG_0001.jpg", photo, "image/jpeg")})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"size": len(photo), "name": "IMG_0001.jpg"}
+
+
+def test_many_large_fields_cannot_hold_more_than_max_form_memory_size() -> None:
+    # With max_body_size no longer bounding multipart, 1,000 fields of 1 MiB each could have held
+    # 1 GB in memory; the fields' total budget stops them at 2 MiB, after reading little more.
+    field = b"v" * (1024 * 1024 - 100)
+
+    def body() -> Iterator[bytes]:  # made as it is read: the test does not hold 1 GB either
+        for i in range(1000):
+            yield from pieces(part(f"f{i}", field), 64 * 1024)
+        yield b"--xyz--\r\n"
+
+    chunks = body()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": next(chunks), "more_body": True}
+
+    result = drive(form_app(), receive, content_type=MULTIPART)
+    assert result.status == 413
+    assert result.receive_calls <= 2 * 16 + 2  # about 2 MiB read of the 1 GB
+    assert "max_form_memory_size (2097152 bytes)" in result.json()["detail"]
+
+
+def test_upload_over_max_multipart_size_is_refused_before_the_excess_is_read() -> None:
     body = multipart(part("f", b"d" * 1000, "a.bin"))
-    result = drive(upload_app(max_body_size=300), chunks_then(pieces(body, 100)), content_type=MULTIPART)
+    app = upload_app(form_limits=FormLimits(max_multipart_size=300))
+    result = drive(app, chunks_then(pieces(body, 100)), content_type=MULTIPART)
     assert result.status == 413
     assert result.receive_calls == 4  # 400 bytes read, not 1000
 
 
-def test_declared_length_over_max_body_size_is_refused_without_reading() -> None:
+def test_declared_length_over_max_multipart_size_is_refused_without_reading() -> None:
     body = multipart(part("f", b"d" * 1000, "a.bin"))
     length = [(b"content-length", str(len(body)).encode())]
-    result = drive(upload_app(max_body_size=300), chunks_then([body]), content_type=MULTIPART, headers=length)
+    app = upload_app(form_limits=FormLimits(max_multipart_size=300))
+    result = drive(app, chunks_then([body]), content_type=MULTIPART, headers=length)
     assert result.status == 413
     assert result.receive_calls == 0
+
+
+def test_max_body_size_still_bounds_a_multipart_body_read_whole() -> None:
+    # request.body() holds the body in memory: max_body_size applies whatever the content type.
+    app = Covet(max_body_size=100)
+
+    @app.post("/")
+    async def handler(request: Request) -> int:
+        return len(await request.body())
+
+    body = multipart(part("f", b"d" * 1000, "a.bin"))
+    response = TestClient(app).post("/", content=body, headers={"content-type": MULTIPART})
+    assert response.status_code == 413
+    assert "max_body_size (100 bytes)" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(
