@@ -278,7 +278,10 @@ def build_runner(app: Covet, plan: EndpointPlan, chain: Sequence[Scaffold]) -> R
     if not before and not after and not needs_context:
         return _direct_runner(app, plan, call_step(plan, with_request=False), chain)
     call = call_step(plan, with_request=True)
-    return _full_runner(app, call, chain, before, after, needs_context, plan.status_code, plan.encode)
+    # Where no after_request hook can see the response, a dict or Struct result goes out as JSON
+    # bytes without a Response object, as on the direct path.
+    json_status = None if after else plan.json_status
+    return _full_runner(app, call, chain, before, after, needs_context, json_status, plan.status_code, plan.encode)
 
 
 def _direct_runner(app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[Scaffold]) -> Runner:
@@ -321,6 +324,7 @@ def _full_runner(
     before: list[Callable[[Any], Awaitable[Any]]],
     after: list[Callable[[Response], Awaitable[Response]]],
     needs_context: bool,
+    json_status: int | None,
     status_code: int | None,
     encode: Callable[[Any], bytes] | None,
 ) -> Runner:
@@ -336,6 +340,7 @@ def _full_runner(
     async def run(box: RequestBox[Any], target: Any) -> None:
         request = request_of(box)
         ctx = RequestContext(request) if needs_context else None
+        body: bytes | None = None  # the JSON shortcut's bytes, when taken
         try:
             response: Response | None = None
             try:
@@ -348,17 +353,30 @@ def _full_runner(
                     result = await call(box, ctx, target)
                     if ctx is not None and ctx.function_exits is not None:
                         await ctx.close_function_scope()
-                    response = to_response(result, status_code, encode)
+                    if json_status is None:
+                        response = to_response(result, status_code, encode)
+                    else:
+                        body = json_body(result, encode)
+                        if body is None:
+                            response = other_response(result, status_code, encode)
             except Exception as exc:
+                body = None
                 if ctx is not None:
                     unwound = await ctx.unwind(exc)
                     if not isinstance(unwound, Exception):
                         raise unwound from exc
                     exc = unwound
                 response = await app.handle_exception(exc, request, chain)
-            for after_hook in after:
-                response = await after_hook(response)
-            await send_response(response, box)
+            if body is None:
+                assert response is not None
+                for after_hook in after:
+                    response = await after_hook(response)
+                await send_response(response, box)
+            else:
+                send = box[3]
+                box[6] = True
+                await send({"type": "http.response.start", "status": json_status, "headers": json_headers(body)})
+                await send({"type": "http.response.body", "body": b"" if box[1]["method"] == "HEAD" else body})
         except BaseException as exc:
             if ctx is not None:
                 with anyio.CancelScope(shield=True):
@@ -376,4 +394,4 @@ def failure_runner(app: Covet, respond: Callable[[RequestBox[Any], Any], Awaitab
     ``await respond(box, target)`` returns the response or raises the HTTPException to render.
     """
     before, after = chain_hooks((app,))
-    return _full_runner(app, lambda box, ctx, target: respond(box, target), (app,), before, after, False, None, None)
+    return _full_runner(app, lambda box, ctx, target: respond(box, target), (app,), before, after, False, None, None, None)
