@@ -91,6 +91,8 @@ class Covet(Scaffold):
         body_timeout: float | None = 60.0,
         static_folder: str | os.PathLike[str] | None = None,
         static_url_path: str | None = None,
+        servers: Sequence[dict[str, Any]] | None = None,
+        root_path_in_servers: bool = True,
     ) -> None:
         super().__init__("app")
         self.title = title
@@ -120,6 +122,9 @@ class Covet(Scaffold):
         self.swagger_ui_url = swagger_ui_url
         self.redoc_js_url = redoc_js_url
         self.openapi_schema: dict[str, Any] | None = None
+        # OpenAPI "servers"; the served document also names the request's root_path (a proxy prefix).
+        self.servers: list[dict[str, Any]] = [dict(server) for server in servers or ()]
+        self.root_path_in_servers = root_path_in_servers
         self._app_chain = (self,)
         self._stack: ASGIApp | None = None
         self._plain = False  # no user middleware: __call__ serves http requests itself

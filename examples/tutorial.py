@@ -23,13 +23,8 @@ app = Covet(
 )
 
 # Documented error responses, so clients (and schemathesis) know every status an endpoint may send.
-_DETAIL = {
-    "content": {
-        "application/json": {
-            "schema": {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
-        }
-    }
-}
+# covet's own errors ({"detail": "..."}) are the named component HTTPError in the document.
+_DETAIL = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}}}
 
 
 def error_response(description: str) -> dict[str, Any]:
