@@ -382,8 +382,9 @@ def _blank_is_absent(annotation: Any) -> bool:
     """
     if annotation in (_MISSING, Any):
         return False
-    if _accepts_none(annotation):
-        return True
+    if _accepts_none(annotation) and not _is_list(annotation):
+        return True  # ``str | None``: an empty input is None, as in FastAPI
+    # For lists, item by item: blank items of a list[int] are dropped, those of a list[str] kept.
     return any(item is not str and item is not Any for item in _item_types(annotation))
 
 
