@@ -775,6 +775,11 @@ def _with_marker(annotation: Any, marker: Param, where: str) -> Any:
         base, *extras = typing.get_args(annotation)
         extras = [extra for extra in extras if not isinstance(extra, (Param, Depends))]
         annotation = _annotated(base, extras) if extras else base
+    if isinstance(marker, File) and marker.constraints:
+        raise TypeError(
+            f"{where}: File() takes no constraints ({sorted(marker.constraints)}); bound upload sizes "
+            "with form_limits=FormLimits(max_file_size=...) and check anything else in the handler."
+        )
     if not marker.meta or annotation is _MISSING:
         return annotation
     try:
@@ -898,11 +903,6 @@ def _param_spec(
             raise TypeError(
                 f"{where}: a cookie holds one value, so it cannot be a list ({annotation!r}); read it "
                 "as str and split it yourself, or send the values as a repeated query parameter."
-            )
-        if spec.kind == FILE and marker.constraints:
-            raise TypeError(
-                f"{where}: File() takes no constraints ({sorted(marker.constraints)}); bound upload sizes "
-                "with form_limits=FormLimits(max_file_size=...) and check anything else in the handler."
             )
         if spec.kind == FORM:
             spec.blank_absent = _blank_is_absent(annotation)

@@ -1436,3 +1436,10 @@ def test_file_marker_constraints_fail_at_registration(app: Covet) -> None:
 class Product(msgspec.Struct):
     name: str
     price: Annotated[float, msgspec.Meta(ge=0)]
+
+
+def test_upload_file_marker_constraints_fail_with_the_file_message(app: Covet) -> None:
+    with pytest.raises(TypeError, match="File\\(\\) takes no constraints"):
+
+        @app.post("/f")
+        async def upload(f: Annotated[UploadFile, File(min_length=1)]) -> None: ...
