@@ -23,6 +23,8 @@ __all__ = ["body_errors", "MAX_BODY_ERRORS"]
 MAX_BODY_ERRORS = 100
 #: Deeper than this the remaining value is checked as a whole (one problem at most).
 _MAX_DEPTH = 32
+#: Items of a list or dict checked together before looking at them one by one.
+_CHUNK = 64
 
 
 def body_errors(annotation: Any, body: bytes, first: msgspec.ValidationError, loc: list[Any]) -> list[dict[str, Any]]:
@@ -91,18 +93,33 @@ def _check_parts(annotation: Any, value: Any, loc: list[Any], found: list[dict[s
             return
     args = typing.get_args(annotation)
     if origin in (list, set, frozenset) and isinstance(value, list) and len(args) == 1:
-        for index, item in enumerate(value):
-            _check(args[0], item, [*loc, index], found, depth)
+        _check_items(args[0], list(enumerate(value)), loc, found, depth)
     elif origin is tuple and isinstance(value, list) and args:
         if len(args) == 2 and args[1] is ...:
-            for index, item in enumerate(value):
-                _check(args[0], item, [*loc, index], found, depth)
+            _check_items(args[0], list(enumerate(value)), loc, found, depth)
         elif len(args) == len(value):
             for index, (item_type, item) in enumerate(zip(args, value)):
                 _check(item_type, item, [*loc, index], found, depth)
     elif origin is dict and isinstance(value, dict) and len(args) == 2:
-        for key, item in value.items():
-            _check(args[1], item, [*loc, key], found, depth)
+        _check_items(args[1], list(value.items()), loc, found, depth)
+
+
+def _check_items(item_type: Any, items: list[tuple[Any, Any]], loc: list[Any], found: list[dict[str, Any]], depth: int) -> None:
+    """Check a collection's items, a chunk at a time: only a chunk that fails is checked item by
+    item, so a long list with one bad item near the end costs a few conversions in C, not one
+    Python call per item (a hostile body gets no more than a bounded amount of extra work)."""
+    chunk_type = list[item_type]
+    for start in range(0, len(items), _CHUNK):
+        if len(found) >= MAX_BODY_ERRORS:
+            return
+        chunk = items[start : start + _CHUNK]
+        try:
+            msgspec.convert([item for _, item in chunk], chunk_type, strict=False)
+            continue
+        except msgspec.ValidationError:
+            pass
+        for key, item in chunk:
+            _check(item_type, item, [*loc, key], found, depth)
 
 
 def _fields(cls: type) -> list[tuple[str, Any, bool]] | None:

@@ -90,6 +90,16 @@ def test_list_body_reports_each_bad_item() -> None:
     assert [e["loc"] for e in found] == [["body", 1, "sku"], ["body", 2, "qty"]]
 
 
+def test_long_list_finds_bad_items_past_the_first_chunks() -> None:
+    items: list[Any] = [{"sku": "a", "qty": 1}] * 1000
+    items[700] = {"sku": "a", "qty": 0}
+    items[999] = {"qty": 1}
+    found = errors(list[Line], items)
+    assert [e["loc"] for e in found] == [["body", 700, "qty"], ["body", 999, "sku"]]
+    found = errors(dict[str, Line], {f"k{i}": item for i, item in enumerate(items)})
+    assert [e["loc"] for e in found] == [["body", "k700", "qty"], ["body", "k999", "sku"]]
+
+
 def test_check_in_post_init_is_still_reported() -> None:
     (found,) = errors(Checked, {"low": 3, "high": 1})
     assert found["loc"] == ["body"] and "low must not exceed high" in found["msg"]
