@@ -43,7 +43,8 @@ def body_errors(annotation: Any, body: bytes, first: msgspec.ValidationError, lo
     _check(annotation, data, list(loc), found, 0)
     if not found:
         return [entry]
-    if all(other["loc"] != entry["loc"] for other in found):
+    # msgspec's own error names no dict key ("$[...]"), so the walk's entry for it is the better one.
+    if "[...]" not in str(first) and all(other["loc"] != entry["loc"] for other in found):
         found.insert(0, entry)
     return found[:MAX_BODY_ERRORS]
 
