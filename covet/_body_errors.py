@@ -61,6 +61,30 @@ def _check(annotation: Any, value: Any, loc: list[Any], found: list[dict[str, An
             _check_parts(annotation, value, loc, found, depth + 1)
         if len(found) == before:
             found.append(validation_error(exc, loc))
+        else:
+            _check_own_constraints(annotation, value, loc, found, before)
+
+
+def _check_own_constraints(
+    annotation: Any, value: Any, loc: list[Any], found: list[dict[str, Any]], at: int
+) -> None:
+    """A collection's own constraints (``max_length``...), which msgspec checks after its items."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return
+    base, *metas = typing.get_args(annotation)
+    origin = typing.get_origin(base)
+    if origin in (list, set, frozenset, tuple):
+        loose: Any = list[Any]
+    elif origin is dict:
+        loose = dict[Any, Any]
+    else:
+        return
+    try:
+        msgspec.convert(value, typing.Annotated.__class_getitem__((loose, *metas)), strict=False)
+    except msgspec.ValidationError as exc:
+        found.insert(at, validation_error(exc, loc))
+    except TypeError:  # pragma: no cover - a constraint that needs the item type
+        pass
 
 
 def _check_parts(annotation: Any, value: Any, loc: list[Any], found: list[dict[str, Any]], depth: int) -> None:

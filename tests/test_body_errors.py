@@ -100,6 +100,11 @@ def test_long_list_finds_bad_items_past_the_first_chunks() -> None:
     assert [e["loc"] for e in found] == [["body", "k700", "qty"], ["body", "k999", "sku"]]
 
 
+def test_constraint_on_a_whole_list_is_listed_with_its_bad_items() -> None:
+    found = errors(Annotated[list[int], msgspec.Meta(max_length=2)], ["x", 1, 2])
+    assert [e["loc"] for e in found] == [["body"], ["body", 0]]
+
+
 def test_check_in_post_init_is_still_reported() -> None:
     (found,) = errors(Checked, {"low": 3, "high": 1})
     assert found["loc"] == ["body"] and "low must not exceed high" in found["msg"]
