@@ -26,7 +26,7 @@ from .datastructures import UploadFile
 from .exceptions import HTTPException, RequestValidationError, abort
 from .formparsers import FormLimits
 from .globals import current_app, g, request, url_for
-from .params import Body, Cookie, Depends, File, Form, Header, Query
+from .params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from .requests import Request
 from .responses import (
     EventSourceResponse,
@@ -72,6 +72,7 @@ __all__ = [
     "speedups_enabled",
     "UploadFile",
     "FormLimits",
+    "Path",
     "Query",
     "Header",
     "Cookie",

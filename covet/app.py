@@ -97,6 +97,8 @@ class Covet(Scaffold):
         static_folder: str | os.PathLike[str] | None = None,
         static_url_path: str | None = None,
         custom_methods: Iterable[str] = (),
+        servers: Sequence[dict[str, Any]] | None = None,
+        root_path_in_servers: bool = True,
     ) -> None:
         super().__init__("app")
         #: Request methods beyond RFC 9110's and PATCH that routes may use (``["PURGE"]``).
@@ -128,6 +130,9 @@ class Covet(Scaffold):
         self.swagger_ui_url = swagger_ui_url
         self.redoc_js_url = redoc_js_url
         self.openapi_schema: dict[str, Any] | None = None
+        # OpenAPI "servers"; the served document also names the request's root_path (a proxy prefix).
+        self.servers: list[dict[str, Any]] = [dict(server) for server in servers or ()]
+        self.root_path_in_servers = root_path_in_servers
         # Set when the app freezes (see _freeze): the ASGI app requests enter, the runners of what
         # routing answers by itself, the app's body limits, whether _serve renders 500s.
         self._stack: ASGIApp | None = None

@@ -127,9 +127,6 @@ CONVERTORS: dict[str, Convertor] = {
     "uuid": UUIDConvertor(),
 }
 
-#: Annotation type -> converter name, for brace parameters written without a converter.
-ANNOTATION_CONVERTORS: dict[Any, str] = {int: "int", float: "float", uuid.UUID: "uuid", str: "str"}
-
 
 def register_convertor(name: str, convertor: Convertor) -> None:
     """Make ``<name:param>`` and ``{param:name}`` available in every route path.

@@ -23,39 +23,60 @@ from ._docs_assets import (
     local_bundles,
 )
 from .exceptions import HTTPException
-from .params import BODY, COOKIE, FILE, FORM, HEADER, PATH, QUERY, EndpointPlan, ParamSpec
-from .responses import FileResponse, HTMLResponse, JSONResponse
+from .params import BODY, COOKIE, FILE, FORM, HEADER, PATH, QUERY, EndpointPlan, ParamSpec, _single
+from .requests import Request
+from .responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 if TYPE_CHECKING:
     from .app import Covet
     from .routing import Route
 
-__all__ = ["build_openapi", "install_docs_routes", "swagger_ui_html", "redoc_html"]
+__all__ = ["build_openapi", "install_docs_routes", "swagger_ui_html", "redoc_html", "servers_for"]
 
 _IN = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie"}
 _REF = "#/components/schemas/{name}"
 #: The methods a Path Item Object has fields for (OpenAPI 3.1 §4.8.9).
 _OPERATION_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
-_VALIDATION_ERROR = {
-    "type": "object",
-    "title": "HTTPValidationError",
-    "properties": {
-        "detail": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "title": "ValidationError",
-                "required": ["loc", "msg", "type"],
-                "properties": {
-                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
-                    "msg": {"type": "string"},
-                    "type": {"type": "string"},
-                },
-            },
-        }
+_MISSING: Any = inspect.Parameter.empty
+
+#: The bodies covet itself sends for errors, named so generated clients get one type for each.
+_ERROR_COMPONENTS: dict[str, Any] = {
+    "HTTPError": {
+        "type": "object",
+        "title": "HTTPError",
+        "description": "The body of an error response: what went wrong, in words.",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "ValidationError": {
+        "type": "object",
+        "title": "ValidationError",
+        "description": "One invalid request value: where it is, what is wrong, and what kind of problem.",
+        "properties": {
+            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+            "msg": {"type": "string"},
+            "type": {"type": "string"},
+        },
+        "required": ["loc", "msg", "type"],
+    },
+    "HTTPValidationError": {
+        "type": "object",
+        "title": "HTTPValidationError",
+        "description": "The body of a 422: every invalid request value.",
+        "properties": {"detail": {"type": "array", "items": {"$ref": _REF.format(name="ValidationError")}}},
+        "required": ["detail"],
     },
 }
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": _REF.format(name="HTTPError")}}}}
+
+
+#: What RFC 9110 §5.6.1 lists look like in a header: one string, elements separated by commas.
+_HEADER_LIST_NOTE = "A comma-separated list; repeated header lines are joined (RFC 9110 §5.3)."
+_STRING_PATH: dict[str, dict[str, Any]] = {"str": {"minLength": 1, "pattern": "^[^/]+$"}, "path": {"minLength": 1}}
 
 
 class _Schemas:
@@ -63,38 +84,180 @@ class _Schemas:
 
     def __init__(self) -> None:
         self.types: list[Any] = []
-        self.slots: list[tuple[dict[str, Any], str]] = []
+        self.slots: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
 
-    def ref(self, target: dict[str, Any], key: str, annotation: Any) -> None:
+    def ref(self, target: dict[str, Any], key: str, annotation: Any, extra: dict[str, Any] | None = None) -> None:
+        """Put ``annotation``'s schema at ``target[key]`` when rendered, with ``extra`` keys added."""
         self.types.append(annotation)
-        self.slots.append((target, key))
+        self.slots.append((target, key, extra or {}))
 
     def render(self) -> dict[str, Any]:
         if not self.types:
             return {}
         schemas, components = msgspec.json.schema_components(self.types, ref_template=_REF)
-        for (target, key), schema in zip(self.slots, schemas):
-            target[key] = schema
+        infos = msgspec.inspect.multi_type_info(self.types)
+        done: set[str] = set()
+        for info, schema in zip(infos, schemas):
+            _add_formats(info, schema, components, done)
+        for (target, key, extra), schema in zip(self.slots, schemas):
+            target[key] = {**schema, **extra}
+        _add_enum_types(components)
+        for target, key, _extra in self.slots:
+            _add_enum_types(target[key])
         return components
+
+
+def _add_formats(t: Any, schema: Any, components: dict[str, Any], done: set[str]) -> None:
+    """Add the ``format`` msgspec leaves out: ``date-time`` on datetimes that accept an offset.
+
+    msgspec writes ``{"type": "string"}`` for a ``datetime`` that may be naive, since RFC 3339
+    date-times carry an offset; covet accepts both, so clients sending RFC 3339 are always right.
+    """
+    mi = msgspec.inspect
+    while isinstance(t, mi.Metadata):
+        t = t.type
+    if not isinstance(schema, dict):
+        return
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        if name in done or name not in components:
+            return
+        done.add(name)
+        schema = components[name]
+    if isinstance(t, mi.DateTimeType):
+        if t.tz is not False and schema.get("type") == "string":
+            schema.setdefault("format", "date-time")
+    elif isinstance(t, (mi.StructType, mi.DataclassType, mi.TypedDictType)):
+        properties = schema.get("properties") or {}
+        for field in t.fields:
+            if field.encode_name in properties:
+                _add_formats(field.type, properties[field.encode_name], components, done)
+    elif isinstance(t, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+        _add_formats(t.item_type, schema.get("items"), components, done)
+    elif isinstance(t, mi.TupleType):
+        for item_type, item in zip(t.item_types, schema.get("prefixItems") or ()):
+            _add_formats(item_type, item, components, done)
+    elif isinstance(t, mi.DictType):
+        _add_formats(t.value_type, schema.get("additionalProperties"), components, done)
+    elif isinstance(t, mi.UnionType):
+        options = schema.get("anyOf") or schema.get("oneOf") or []
+        has_str = any(isinstance(m, mi.StrType) for m in t.types)
+        for member in t.types:
+            core = member
+            while isinstance(core, mi.Metadata):
+                core = core.type
+            for option in options:
+                if _same_shape(core, option, components, has_str):
+                    _add_formats(member, option, components, done)
+
+
+def _same_shape(t: Any, option: Any, components: dict[str, Any], has_str: bool) -> bool:
+    """Whether ``option`` (one schema of an ``anyOf``) is the one msgspec wrote for member ``t``."""
+    mi = msgspec.inspect
+    if not isinstance(option, dict):
+        return False
+    if isinstance(t, mi.DateTimeType):
+        return not has_str and option.get("type") == "string" and "format" not in option and "$ref" not in option
+    ref = option.get("$ref")
+    cls = getattr(t, "cls", None)
+    if cls is not None and isinstance(ref, str):
+        title = components.get(ref.rsplit("/", 1)[-1], {}).get("title")
+        return bool(title == getattr(cls, "__name__", None))
+    if isinstance(t, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType, mi.TupleType)):
+        return option.get("type") == "array"
+    if isinstance(t, mi.DictType):
+        return option.get("type") == "object"
+    return False
+
+
+def _add_enum_types(node: Any) -> None:
+    """Give every ``enum`` schema its ``type`` (msgspec leaves it out), for clients that need it."""
+    if isinstance(node, dict):
+        values = node.get("enum")
+        if isinstance(values, list) and values and "type" not in node:
+            kinds = {_json_type(value) for value in values}
+            if len(kinds) == 1 and None not in kinds:
+                node["type"] = kinds.pop()
+        for value in node.values():
+            _add_enum_types(value)
+    elif isinstance(node, list):
+        for value in node:
+            _add_enum_types(value)
+
+
+def _json_type(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None
 
 
 def _openapi_path(route: Route) -> str:
     return "".join(token if isinstance(token, str) else "{" + token[0] + "}" for token in route.tokens)
 
 
+def _convertor_name(route: Route, name: str) -> str | None:
+    for token in route.tokens:
+        if isinstance(token, tuple) and token[0] == name:
+            return token[1] or "str"
+    return None
+
+
 def _param_type(route: Route, spec: ParamSpec) -> Any:
     annotation = spec.annotation
     if spec.kind == PATH:
         convertor = route.convertors[spec.key]
-        if annotation is inspect.Parameter.empty or annotation is Any:
+        if annotation is _MISSING or annotation is Any:
             annotation = convertor.python_type
         if annotation in (int, float) and convertor.python_type is annotation:
             # The int and float converters only match unsigned numbers.
             return Annotated[annotation, msgspec.Meta(ge=0)]
         return annotation
-    if annotation is inspect.Parameter.empty or annotation is Any:
+    if annotation is _MISSING or annotation is Any:
         return str
     return annotation
+
+
+def _path_extra(route: Route, spec: ParamSpec) -> dict[str, Any]:
+    """What a plain ``str`` or ``path`` placeholder really accepts (anything else is a 404)."""
+    if _single(spec.annotation) not in (str, Any, _MISSING):
+        return {}
+    return dict(_STRING_PATH.get(_convertor_name(route, spec.key) or "", {}))
+
+
+def _default_of(spec: ParamSpec) -> dict[str, Any]:
+    """``{"default": ...}`` for a parameter with a JSON-encodable default, else ``{}``."""
+    if spec.required or spec.kind == PATH:
+        return {}
+    try:
+        return {"default": msgspec.to_builtins(spec.default)}
+    except (TypeError, ValueError):
+        return {}
+
+
+def _response_content(plan: EndpointPlan, schemas: _Schemas) -> dict[str, Any] | None:
+    """The content of the success response: JSON for data, text/html for ``str`` and so on."""
+    if plan.response_type is not None:
+        body: dict[str, Any] = {}
+        schemas.ref(body, "schema", plan.response_type)
+        return {"application/json": body}
+    annotation = plan.return_annotation
+    base = _single(annotation) if annotation is not _MISSING else _MISSING
+    if base is str or (isinstance(base, type) and issubclass(base, HTMLResponse)):
+        return {"text/html": {"schema": {"type": "string"}}}
+    if isinstance(base, type) and issubclass(base, PlainTextResponse):
+        return {"text/plain": {"schema": {"type": "string"}}}
+    if base is bytes:
+        return {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    if isinstance(base, type) and issubclass(base, JSONResponse):
+        return {"application/json": {"schema": {}}}
+    return None
 
 
 def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict[str, Any]) -> dict[str, Any]:
@@ -121,11 +284,26 @@ def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict
             if marker is not None and not getattr(marker, "include_in_schema", True):
                 continue
             entry: dict[str, Any] = {"name": spec.key, "in": _IN[spec.kind], "required": spec.kind == PATH or spec.required}
-            if marker is not None and getattr(marker, "description", None):
-                entry["description"] = marker.description
+            notes = [marker.description] if marker is not None and getattr(marker, "description", None) else []
             if marker is not None and getattr(marker, "deprecated", False):
                 entry["deprecated"] = True
-            schemas.ref(entry, "schema", _param_type(route, spec))
+            extra = _default_of(spec)
+            if spec.kind == PATH:
+                extra.update(_path_extra(route, spec))
+            if spec.kind == HEADER and spec.is_list:
+                # A header is one string on the wire; covet reads a list header as RFC 9110 writes
+                # lists (comma-separated, over any number of lines), and says so here. Generated
+                # clients take a string (openapi-python-client refuses array headers).
+                notes.append(_HEADER_LIST_NOTE)
+                if extra.get("default"):
+                    extra["default"] = ", ".join(str(item) for item in extra["default"])
+                else:
+                    extra.pop("default", None)
+                entry["schema"] = {"type": "string", **extra}
+            else:
+                schemas.ref(entry, "schema", _param_type(route, spec), extra)
+            if notes:
+                entry["description"] = " ".join(notes)
             parameters.append(entry)
             validated = validated or spec.kind != PATH or spec.convert
         elif spec.kind in (FORM, FILE):
@@ -135,11 +313,14 @@ def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict
             validated = True
     if parameters:
         operation["parameters"] = parameters
+    has_body = False
     if plan.body_params and plan.body_decoder is not None:
+        has_body = True
         content: dict[str, Any] = {}
         schemas.ref(content, "schema", plan.body_decoder.type)
         operation["requestBody"] = {"required": plan.body_required, "content": {"application/json": content}}
     elif form_fields:
+        has_body = True
         properties: dict[str, Any] = {}
         required = []
         multipart = False
@@ -149,7 +330,7 @@ def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict
                 file_schema = {"type": "string", "format": "binary"}
                 properties[spec.key] = {"type": "array", "items": file_schema} if spec.is_list else file_schema
             else:
-                schemas.ref(properties, spec.key, _param_type(route, spec))
+                schemas.ref(properties, spec.key, _param_type(route, spec), _default_of(spec))
             if spec.required:
                 required.append(spec.key)
         body_schema: dict[str, Any] = {"type": "object", "properties": properties}
@@ -159,26 +340,43 @@ def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict
         operation["requestBody"] = {"required": bool(required), "content": {media: {"schema": body_schema}}}
     status = str(plan.status_code or (204 if plan.returns_none else 200))
     response: dict[str, Any] = {"description": "Successful Response"}
-    if plan.response_type is not None and status != "204":
-        body: dict[str, Any] = {}
-        schemas.ref(body, "schema", plan.response_type)
-        response["content"] = {"application/json": body}
+    success_content = _response_content(plan, schemas) if status not in ("204", "304") else None
+    if success_content is not None:
+        response["content"] = success_content
     responses: dict[str, Any] = {status: response}
-    if any(convertor.python_type is not str for convertor in route.convertors.values()):
-        # A value its converter rejects means "no such route": 404, not 422.
-        responses["404"] = {"description": "Not Found"}
-    if plan.body_params:
-        responses["400"] = {"description": "Malformed JSON body"}
+    if has_body:
+        responses["400"] = _error("Malformed request body")
+    if route.convertors:
+        # A value its converter rejects (an empty or "/"-holding str, a non-number for int...)
+        # means "no such route".
+        responses["404"] = _error("Not Found")
+    if has_body:
+        responses["413"] = _error("Request body too large")
+        responses["415"] = _error("Unsupported body media type")
     if validated:
         responses["422"] = {"description": "Validation Error", "content": {"application/json": error_content}}
-    for code, extra in (options.get("responses") or {}).items():
-        responses[str(code)] = extra
+    for code, extra_response in (options.get("responses") or {}).items():
+        responses[str(code)] = extra_response
     operation["responses"] = responses
     return operation
 
 
+def servers_for(app: Covet, root_path: str) -> list[dict[str, Any]]:
+    """The ``servers`` of the document served under ``root_path`` (the ASGI scope's).
+
+    ``Covet(servers=[...])`` comes first as given; behind a proxy prefix (``root_path`` set, and
+    ``root_path_in_servers`` left on) ``{"url": root_path}`` is put in front, so "Try it out"
+    in the docs pages calls the right URL.
+    """
+    servers = [dict(server) for server in app.servers or ()]
+    root = root_path.rstrip("/")
+    if root and app.root_path_in_servers and all(server.get("url") != root for server in servers):
+        servers.insert(0, {"url": root})
+    return servers
+
+
 def build_openapi(app: Covet) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``app``'s routes."""
+    """The OpenAPI 3.1 document of ``app``'s routes (``servers`` as configured, no root path)."""
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
     # Every 422 shares one content object: the default error schema, or the custom handler's.
@@ -196,17 +394,19 @@ def build_openapi(app: Covet) -> dict[str, Any]:
             if method in _OPERATION_METHODS:  # OpenAPI has no field for CONNECT or custom methods
                 item.setdefault(method.lower(), _operation(route, method, schemas, error_content))
     components = schemas.render()
-    if custom_error is None:
-        components["HTTPValidationError"] = _VALIDATION_ERROR
+    for name, schema in _ERROR_COMPONENTS.items():
+        if custom_error is None or name == "HTTPError":
+            components.setdefault(name, schema)
     info: dict[str, Any] = {"title": app.title, "version": app.version}
     if app.description:
         info["description"] = app.description
-    return {
-        "openapi": "3.1.0",
-        "info": info,
-        "paths": paths,
-        "components": {"schemas": dict(sorted(components.items()))},
-    }
+    document: dict[str, Any] = {"openapi": "3.1.0", "info": info}
+    servers = servers_for(app, "")
+    if servers:
+        document["servers"] = servers
+    document["paths"] = paths
+    document["components"] = {"schemas": dict(sorted(components.items()))}
+    return document
 
 
 _PAGE_STYLE = (
@@ -296,8 +496,12 @@ def install_docs_routes(app: Covet) -> None:
     openapi_url = app.openapi_url
     assert openapi_url is not None
 
-    async def openapi_document() -> JSONResponse:
-        return JSONResponse(app.openapi())
+    async def openapi_document(request: Request) -> Response:
+        document = app.openapi()
+        servers = servers_for(app, request.scope.get("root_path", ""))
+        if servers != document.get("servers", []):
+            document = {**document, "servers": servers}
+        return JSONResponse(document)
 
     app.add_route(openapi_url, openapi_document, name="covet.openapi", include_in_schema=False)
     bundles = local_bundles() if app.swagger_ui_url is None or app.redoc_js_url is None else None

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Param",
+    "Path",
     "Query",
     "Header",
     "Cookie",
@@ -58,8 +59,34 @@ _MISSING: Any = inspect.Parameter.empty
 # --- markers ------------------------------------------------------------------------------------
 
 
+#: FastAPI's constraint keywords, each the ``msgspec.Meta`` keyword of the same meaning.
+_CONSTRAINTS = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
+
+#: FastAPI (pydantic) marker keywords covet has no equivalent for, with the covet way to say them.
+_UNSUPPORTED = {
+    "default_factory": "give a default in the signature (a list, dict or set default is copied per request)",
+    "validation_alias": "use alias=",
+    "serialization_alias": "use alias=",
+    "alias_priority": "use alias=",
+    "discriminator": "use a tagged union of msgspec.Structs (msgspec.Struct, tag=True)",
+    "strict": "covet converts request text laxly; validate strictly with msgspec.Meta constraints",
+    "allow_inf_nan": "bound the value with ge=/le= (or lt=/gt=)",
+    "max_digits": "use a pattern= on a str, or check the Decimal in the handler",
+    "decimal_places": "use a pattern= on a str, or check the Decimal in the handler",
+    "openapi_examples": "use examples=[...]",
+    "const": "use typing.Literal[...]",
+}
+
+
 class Param:
-    """Base of the source markers. ``default`` may also be given as the parameter's default."""
+    """Base of the source markers. ``default`` may also be given as the parameter's default.
+
+    ``Query(...)`` (an Ellipsis default, FastAPI's spelling of "required") is the same as no default.
+    The constraint keywords ``gt``, ``ge``, ``lt``, ``le``, ``multiple_of``, ``min_length``,
+    ``max_length`` and ``pattern`` (``regex`` is an old name for it) become a ``msgspec.Meta`` on
+    the parameter's type, as do ``title``, ``examples`` and ``json_schema_extra``. A keyword covet
+    has no equivalent for raises ``TypeError`` saying what to write instead.
+    """
 
     source = "query"
 
@@ -73,14 +100,51 @@ class Param:
         examples: list[Any] | None = None,
         deprecated: bool = False,
         include_in_schema: bool = True,
+        gt: float | None = None,
+        ge: float | None = None,
+        lt: float | None = None,
+        le: float | None = None,
+        multiple_of: float | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        pattern: str | None = None,
+        regex: str | None = None,
+        example: Any = _MISSING,
+        json_schema_extra: dict[str, Any] | None = None,
+        **unsupported: Any,
     ) -> None:
-        self.default = default
+        if unsupported:
+            name = next(iter(unsupported))
+            how = _UNSUPPORTED.get(name)
+            known = ", ".join(("alias", "title", "description", "examples", "deprecated", "include_in_schema", *_CONSTRAINTS))
+            raise TypeError(
+                f"{type(self).__name__}() got the keyword {name}={unsupported[name]!r}, which covet does not "
+                + (f"support: {how}." if how else f"know; it takes {known}.")
+            )
+        if regex is not None:
+            if pattern is not None:
+                raise TypeError(f"{type(self).__name__}() got both pattern= and regex=; regex is an old name for pattern, keep pattern=.")
+            pattern = regex
+        if example is not _MISSING:
+            examples = [*(examples or ()), example]
+        self.default = _MISSING if default is ... else default
         self.alias = alias
         self.title = title
         self.description = description
         self.examples = examples
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
+        given = {"gt": gt, "ge": ge, "lt": lt, "le": le, "multiple_of": multiple_of, "min_length": min_length, "max_length": max_length, "pattern": pattern}
+        #: The constraint keywords given, as msgspec.Meta keywords.
+        self.constraints: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
+        #: Everything that goes into the parameter's ``msgspec.Meta`` (constraints and schema words).
+        self.meta: dict[str, Any] = dict(self.constraints)
+        if title is not None:
+            self.meta["title"] = title
+        if examples:
+            self.meta["examples"] = list(examples)
+        if json_schema_extra:
+            self.meta["extra_json_schema"] = dict(json_schema_extra)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(default={self.default!r}, alias={self.alias!r})"
@@ -90,6 +154,16 @@ class Query(Param):
     """A query-string parameter: ``limit: Annotated[int, Query(alias="page-size")] = 10``."""
 
     source = "query"
+
+
+class Path(Param):
+    """Constraints and docs for a path parameter: ``item_id: Annotated[int, Path(ge=1)]``.
+
+    The value always comes from the route template, so a ``Path()`` parameter has no default and
+    no alias; its name must be a placeholder of the route.
+    """
+
+    source = "path"
 
 
 class Header(Param):
@@ -219,6 +293,7 @@ def _split_annotated(annotation: Any) -> tuple[Any, list[Any]]:
 
 
 def _strip_optional(annotation: Any) -> Any:
+    """``X`` for ``X | None`` (``Annotated`` kept on ``X``); anything else unchanged."""
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
@@ -227,8 +302,36 @@ def _strip_optional(annotation: Any) -> Any:
     return annotation
 
 
+def _strip(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types a value may have: union members, with ``Annotated`` and ``None`` taken off.
+
+    ``Annotated[list[str] | None, Query()]`` and ``Optional[Annotated[list[str], Meta()]]`` both
+    give ``[list[str]]``: a list hidden in a union is still a list.
+    """
+    base = _strip(annotation)
+    origin = typing.get_origin(base)
+    if origin is typing.Union or origin is types.UnionType:
+        out: list[Any] = []
+        for arg in typing.get_args(base):
+            out.extend(_members(arg))
+        return out
+    return [] if base is type(None) else [base]
+
+
+def _single(annotation: Any) -> Any:
+    """The one type behind ``annotation`` (``Annotated`` and ``| None`` off), or it stripped."""
+    members = _members(annotation)
+    return members[0] if len(members) == 1 else _strip(annotation)
+
+
 def _is_model(annotation: Any) -> bool:
-    annotation = _split_annotated(_strip_optional(annotation))[0]
+    annotation = _single(annotation)
     return isinstance(annotation, type) and (
         issubclass(annotation, msgspec.Struct)
         or dataclasses.is_dataclass(annotation)
@@ -238,7 +341,7 @@ def _is_model(annotation: Any) -> bool:
 
 def is_body_type(annotation: Any) -> bool:
     """Rule 5: models, ``dict``, and ``list``/``dict`` of models are read from the JSON body."""
-    annotation = _split_annotated(_strip_optional(annotation))[0]
+    annotation = _single(annotation)
     if _is_model(annotation):
         return True
     if annotation is dict or typing.get_origin(annotation) is dict:
@@ -249,21 +352,61 @@ def is_body_type(annotation: Any) -> bool:
     return False
 
 
+_SEQUENCES = (list, set, frozenset, tuple)
+
+
+def _is_sequence(base: Any) -> bool:
+    return typing.get_origin(base) in _SEQUENCES or base in _SEQUENCES
+
+
 def _is_list(annotation: Any) -> bool:
-    base = _split_annotated(_strip_optional(annotation))[0]
-    return typing.get_origin(base) in (list, set, frozenset, tuple) or base in (list, set, frozenset, tuple)
+    """Whether the parameter collects repeated values: any union member is a sequence."""
+    return any(_is_sequence(member) for member in _members(annotation))
+
+
+def _item_types(annotation: Any) -> list[Any]:
+    """The types one collected value may have (the items of a list, or the type itself)."""
+    out: list[Any] = []
+    for member in _members(annotation):
+        if _is_sequence(member):
+            args = [arg for arg in typing.get_args(member) if arg is not ...]
+            out.extend(_members(args[0]) if args else [Any])
+        else:
+            out.append(member)
+    return out
 
 
 def _file_item_type(annotation: Any) -> Any:
-    base = _split_annotated(_strip_optional(annotation))[0]
-    if typing.get_origin(base) is list:
-        args = typing.get_args(base)
-        base = args[0] if args else Any
-    return base
+    items = _item_types(annotation)
+    return items[0] if len(items) == 1 else _strip(annotation)
 
 
 def _is_upload(annotation: Any) -> bool:
     return _file_item_type(annotation) is UploadFile
+
+
+def _blank_is_absent(annotation: Any) -> bool:
+    """Whether an empty form value means "not filled in": for every type but plain ``str``.
+
+    Browsers send every text input of a form, filled in or not; FastAPI settled on treating the
+    empty ones as absent, so ``age: int | None = None`` gets None. A ``str`` field keeps ``""``.
+    """
+    if annotation in (_MISSING, Any):
+        return False
+    if _accepts_none(annotation) and not _is_list(annotation):
+        return True  # ``str | None``: an empty input is None, as in FastAPI
+    # For lists, item by item: blank items of a list[int] are dropped, those of a list[str] kept.
+    return any(item is not str and item is not Any for item in _item_types(annotation))
+
+
+def _accepts_none(annotation: Any) -> bool:
+    base = _strip(annotation)
+    if base is type(None):
+        return True
+    origin = typing.get_origin(base)
+    return (origin is typing.Union or origin is types.UnionType) and any(
+        _accepts_none(arg) for arg in typing.get_args(base)
+    )
 
 
 def _fast_converter(annotation: Any) -> Callable[[str], Any] | None:
@@ -344,7 +487,7 @@ class ParamSpec:
 
     __slots__ = (
         "name", "kind", "key", "annotation", "default", "required", "is_list",
-        "convert", "marker", "dependency", "is_bool", "fast",
+        "convert", "marker", "dependency", "is_bool", "fast", "blank_absent",
     )
 
     def __init__(self, name: str, kind: int, key: str, annotation: Any, default: Any, marker: Any = None) -> None:
@@ -356,7 +499,9 @@ class ParamSpec:
         self.required = default is _MISSING
         self.is_list = _is_list(annotation)
         self.convert = _needs_conversion(annotation)
-        self.is_bool = _split_annotated(_strip_optional(annotation))[0] is bool
+        self.is_bool = _item_types(annotation) == [bool]
+        #: A form field whose empty value counts as not sent (see _blank_is_absent).
+        self.blank_absent = False
         # A shortcut for the commonest conversions (see plain_int): it returns None for what it
         # leaves to msgspec. No shortcut at all (None here) means msgspec does every conversion.
         self.fast = _fast_converter(annotation)
@@ -524,7 +669,7 @@ def _call_mode(plan: EndpointPlan, path_convertors: Mapping[str, Convertor]) -> 
 
 def _json_documentable(annotation: Any) -> bool:
     """Whether a return annotation describes JSON data (so OpenAPI can show its schema)."""
-    base = _split_annotated(_strip_optional(annotation))[0]
+    base = _single(annotation)
     if base in (str, bytes, Any) or (isinstance(base, type) and issubclass(base, Response)):
         return False
     try:
@@ -635,6 +780,58 @@ def _build(
     return plan
 
 
+def _with_marker(annotation: Any, marker: Param, where: str) -> Any:
+    """``annotation`` without covet markers in ``Annotated``, with the marker's ``msgspec.Meta``.
+
+    The Meta goes on every non-None member of a union (``Query(le=100)`` on ``int | None`` bounds
+    the int), where msgspec can apply it.
+    """
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *extras = typing.get_args(annotation)
+        extras = [extra for extra in extras if not isinstance(extra, (Param, Depends))]
+        annotation = _annotated(base, extras) if extras else base
+    if isinstance(marker, File) and marker.constraints:
+        raise TypeError(
+            f"{where}: File() takes no constraints ({sorted(marker.constraints)}); bound upload sizes "
+            "with form_limits=FormLimits(max_file_size=...) and check anything else in the handler."
+        )
+    if not marker.meta or annotation is _MISSING:
+        return annotation
+    try:
+        meta = msgspec.Meta(**marker.meta)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: {marker!r} has invalid constraints {marker.meta}: {exc}.") from None
+    constrained = _add_meta(annotation, meta)
+    try:
+        msgspec.inspect.type_info(constrained)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{where}: the constraints {sorted(marker.constraints)} of {type(marker).__name__}() do not fit "
+            f"{annotation!r} ({exc}). gt/ge/lt/le/multiple_of fit numbers, min_length/max_length fit str, "
+            "bytes and collections, pattern fits str; to bound the items of a list write "
+            "list[Annotated[int, msgspec.Meta(le=100)]]."
+        ) from None
+    return constrained
+
+
+def _annotated(base: Any, extras: list[Any]) -> Any:
+    """``Annotated[base, *extras]``, spelled for Python 3.10."""
+    return typing.Annotated.__class_getitem__((base, *extras))  # type: ignore[attr-defined]
+
+
+def _add_meta(annotation: Any, meta: msgspec.Meta) -> Any:
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *extras = typing.get_args(annotation)
+        return _annotated(_add_meta(base, meta), extras)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = tuple(arg if arg is type(None) else _add_meta(arg, meta) for arg in typing.get_args(annotation))
+        return typing.Union[args]  # noqa: UP007 - built from a tuple
+    if annotation is Any:
+        return annotation
+    return typing.Annotated[annotation, meta]
+
+
 def _param_spec(
     func: Callable[..., Any],
     parameter: inspect.Parameter,
@@ -661,10 +858,25 @@ def _param_spec(
             )
         default = marker.default
     where = f"Parameter {name!r} of {_describe(func)}"
+    if default is ...:
+        default = _MISSING  # FastAPI's "required"
+    if isinstance(marker, Param):
+        annotation = _with_marker(annotation, marker, where)
+        base, metadata = _split_annotated(annotation)
 
     # 1. path parameters
-    if name in path_convertors and not isinstance(marker, (Param, Depends)):
-        spec = ParamSpec(name, PATH, name, annotation, _MISSING)
+    if isinstance(marker, Path) and name not in path_convertors:
+        raise TypeError(
+            f"{where} is marked Path() but the route {path!r} has no placeholder {{{name}}}; add it to "
+            "the path, or use Query() for a query parameter."
+        )
+    if name in path_convertors and (marker is None or isinstance(marker, Path)):
+        if default is not _MISSING or (marker is not None and marker.alias is not None):
+            raise TypeError(
+                f"{where} is a path parameter, which always comes from the URL under its own name: "
+                "remove its default and alias (a route without the segment is another route)."
+            )
+        spec = ParamSpec(name, PATH, name, annotation, _MISSING, marker)
         convertor = path_convertors[name]
         # Convert when the annotation says more than the converter produced: another type, or
         # msgspec.Meta constraints inside Annotated.
@@ -702,6 +914,13 @@ def _param_spec(
         spec = ParamSpec(name, kind, key, annotation, default, marker)
         if kind in (FORM, FILE) and _is_upload(annotation):
             spec.kind = FILE
+        if kind == COOKIE and spec.is_list:
+            raise TypeError(
+                f"{where}: a cookie holds one value, so it cannot be a list ({annotation!r}); read it "
+                "as str and split it yourself, or send the values as a repeated query parameter."
+            )
+        if spec.kind == FORM:
+            spec.blank_absent = _blank_is_absent(annotation)
         if spec.kind == FILE:
             # For files, "convert" means "hand over the content as bytes" (annotation bytes or list[bytes]).
             spec.convert = _file_item_type(annotation) is bytes

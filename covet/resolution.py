@@ -18,7 +18,9 @@ import anyio
 import anyio.to_thread
 import msgspec
 
+from ._body_errors import body_errors
 from ._parsing import ParseError, find_header, parse_query_first
+from ._values import drop_blank, split_list_header
 from .background import BackgroundTasks
 from .datastructures import UploadFile
 from .exceptions import HTTPException, RequestValidationError
@@ -227,8 +229,11 @@ def _convert(spec: ParamSpec, raw: Any, where: str, errors: list[dict[str, Any]]
         value = fast(raw)
         if value is not None:
             return value
-    if spec.is_bool and isinstance(raw, str):
-        raw = _BOOL_WORDS.get(raw.lower(), raw)
+    if spec.is_bool:
+        if isinstance(raw, str):
+            raw = _BOOL_WORDS.get(raw.lower(), raw)
+        elif isinstance(raw, list):
+            raw = [_BOOL_WORDS.get(item.lower(), item) if isinstance(item, str) else item for item in raw]
     try:
         return msgspec.convert(raw, spec.annotation, strict=False)
     except msgspec.ValidationError as exc:
@@ -261,7 +266,8 @@ def _take_json_body(
     try:
         decoded = plan.body_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        errors.append(validation_error(exc, ["body"]))
+        # Only now, on the error path, look for the body's other problems too.
+        errors.extend(body_errors(plan.body_decoder.type, body, exc, ["body"]))
         return
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(400, f"Malformed JSON body: {exc}") from None
@@ -327,7 +333,12 @@ def _extract_into(
         else:
             assert request is not None
             if kind == HEADER:
-                raw = _take(spec, request.headers, spec.is_list, "header", values, errors)
+                if spec.is_list:
+                    # One meaning for a list header, RFC 9110's: comma-separated, over any lines.
+                    items = split_list_header(request.headers.getlist(spec.key))
+                    raw = _take(spec, {spec.key: items} if items else {}, False, "header", values, errors)
+                else:
+                    raw = _take(spec, request.headers, False, "header", values, errors)
             elif kind == COOKIE:
                 raw = _take(spec, request.cookies, False, "cookie", values, errors)
             else:  # REQUEST or CONNECTION
@@ -367,18 +378,27 @@ async def _resolve_into(
         else:  # FORM or FILE
             if form is None:
                 form = await request.form()
-            raw = _take(spec, form, spec.is_list, "body", values, errors)
+            if spec.blank_absent:
+                # An empty input of an HTML form means "not filled in" (see _blank_is_absent).
+                found = drop_blank(form.getlist(spec.key) if spec.is_list else form.get(spec.key))
+                raw = _take(spec, {} if found is None else {spec.key: found}, False, "body", values, errors)
+            else:
+                raw = _take(spec, form, spec.is_list, "body", values, errors)
             if raw is _ABSENT:
                 continue
             if kind == FILE:
                 uploads = raw if isinstance(raw, list) else [raw]
+                uploads = [item for item in uploads if not _empty_upload(item)]
+                if not uploads:
+                    _take(spec, {}, False, "body", values, errors)
+                    continue
                 if not all(isinstance(item, UploadFile) for item in uploads):
                     errors.append({"loc": ["body", spec.key], "msg": "Expected an uploaded file", "type": "type_error"})
                 elif spec.convert:  # annotated bytes: hand over the content
                     contents = [await item.read() for item in uploads]
                     values[spec.name] = contents if spec.is_list else contents[0]
                 else:
-                    values[spec.name] = raw
+                    values[spec.name] = uploads if spec.is_list else uploads[0]
             elif spec.convert:
                 values[spec.name] = _convert(spec, raw, "body", errors)
             else:
@@ -386,6 +406,12 @@ async def _resolve_into(
     if plan.body_params:
         _take_json_body(plan, request.scope, await request.body(), errors, values)
     return values
+
+
+def _empty_upload(item: Any) -> bool:
+    # What a form sends for a file input left empty: a part with an empty filename and no content
+    # (browsers), or an empty plain field (some clients).
+    return item == "" if isinstance(item, str) else isinstance(item, UploadFile) and not item.filename and item.size == 0
 
 
 async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list[dict[str, Any]]) -> Any:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from ._speedups import NO_EXTENSIONS, compiled_modules
-from .convertors import ANNOTATION_CONVERTORS, CONVERTORS, Convertor
+from .convertors import CONVERTORS, Convertor
 from .types import ASGIApp
 
 if TYPE_CHECKING or NO_EXTENSIONS:
@@ -115,13 +115,6 @@ def _check_literal(path: str, literal: str) -> None:
             )
 
 
-def _annotation_convertor(annotation: Any) -> str:
-    """The converter a brace parameter gets from its handler annotation (``str`` by default)."""
-    if typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return ANNOTATION_CONVERTORS.get(annotation, "str")
-
-
 #: The request methods of RFC 9110 §9 and PATCH (RFC 5789); others must be declared on the app.
 STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
 _METHOD_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2 token
@@ -199,7 +192,7 @@ class Route:
         options: dict[str, Any] | None = None,
         scope_type: str = "http",
     ) -> None:
-        from .params import build_plan, endpoint_annotations
+        from .params import build_plan
 
         if scope_type not in SCOPE_TYPES:
             raise ValueError(f"Routes serve one of the ASGI scope types {SCOPE_TYPES}, got {scope_type!r}.")
@@ -218,14 +211,14 @@ class Route:
         #: The route's own ``BodyLimits`` when it overrides the app's (set by the app), else None.
         self.body_limits: BodyLimits | None = None
         self.tokens = parse_path(path)
-        annotations = endpoint_annotations(endpoint)
+        # A placeholder without a converter matches any one segment; the handler's annotation
+        # then validates it like a query value (422 at ["path", name]), as FastAPI does. An explicit
+        # converter is a routing constraint: a value it rejects is another route, or 404 (Flask).
         self.convertors: dict[str, Convertor] = {}
         for token in self.tokens:
             if isinstance(token, tuple):
                 param, conv = token
-                if conv is None:
-                    conv = _annotation_convertor(annotations.get(param, str))
-                self.convertors[param] = CONVERTORS[conv]
+                self.convertors[param] = CONVERTORS[conv or "str"]
         self.param_names = tuple(self.convertors)
         self.is_static = not self.convertors
         #: ``await runner(box, route)`` serves one request: made for this route's shape when the

@@ -123,6 +123,7 @@ def test_docs_exist() -> None:
         "deployment.md",
         "forms.md",
         "performance.md",
+        "from-fastapi.md",
     }
     assert expected <= pages, f"missing docs pages: {sorted(expected - pages)}"
 

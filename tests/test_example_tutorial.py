@@ -98,9 +98,11 @@ def test_int_path_parameter_is_converted(client: TestClient) -> None:
     assert client.get("/items/42").json()["item_id"] == 42
 
 
-def test_non_int_path_segment_does_not_match(client: TestClient) -> None:
-    # covet's converters decide matching (Flask's rule): "/items/foo" is not this route.
-    assert client.get("/items/foo").status_code == 404
+def test_non_int_brace_path_segment_is_422(client: TestClient) -> None:
+    # "{item_id}" has no converter, so the annotation validates it like a query value (FastAPI).
+    r = client.get("/items/foo")
+    assert r.status_code == 422
+    assert locs(r) == [["path", "item_id"]]
 
 
 # --- query parameters -------------------------------------------------------------------------------

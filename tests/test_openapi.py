@@ -7,12 +7,16 @@ contradicts the document.
 
 from __future__ import annotations
 
+import datetime
+import enum
 import importlib.util
 import itertools
+import subprocess
 import sys
+import uuid
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import openapi_spec_validator
@@ -21,7 +25,7 @@ import schemathesis
 from hypothesis import settings
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from covet import Covet, JSONResponse, RequestValidationError
+from covet import Covet, Form, Header, JSONResponse, Query, RequestValidationError
 from covet.testing import TestClient
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -114,14 +118,14 @@ def test_query_parameter_schemas(hello: Covet, tutorial: Covet) -> None:
         "name": "limit",
         "in": "query",
         "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
     }
     search = operation(tutorial.openapi(), "/search")
     alias = parameter(search, "item-query")
     assert alias["description"] == "Lower-case words to look for"
     text = alias["schema"]["anyOf"][0]
     assert text == {"type": "string", "minLength": 3, "maxLength": 50, "pattern": "^[a-z ]+$"}
-    assert parameter(search, "tag")["schema"] == {"type": "array", "items": {"type": "string"}}
+    assert parameter(search, "tag")["schema"] == {"type": "array", "items": {"type": "string"}, "default": []}
     needy = parameter(operation(tutorial.openapi(), "/users/{user_id}/items/{item_id}"), "needy")
     assert needy["required"] is True
 
@@ -130,7 +134,10 @@ def test_header_cookie_and_dependency_parameters(tutorial: Covet) -> None:
     doc = tutorial.openapi()
     headers = operation(doc, "/headers")
     assert parameter(headers, "user-agent")["in"] == "header"
-    assert parameter(headers, "x-token")["schema"] == {"type": "array", "items": {"type": "string"}}
+    # A list header is one comma-separated string on the wire (RFC 9110 §5.3), and says so.
+    x_token = parameter(headers, "x-token")
+    assert x_token["schema"] == {"type": "string"}
+    assert "comma-separated" in x_token["description"]
     assert parameter(operation(doc, "/cookies"), "ads_id")["in"] == "cookie"
     # Parameters of dependencies (and of their sub-dependencies) are the operation's parameters.
     assert {p["name"] for p in operation(doc, "/catalog/page")["parameters"]} == {"q", "skip", "limit"}
@@ -186,8 +193,10 @@ def test_validation_error_response(hello: Covet) -> None:
     # Nothing to validate, nothing documented.
     assert "422" not in operation(doc, "/")["responses"]
     assert "422" not in operation(doc, "/admin/stats")["responses"]
-    detail = doc["components"]["schemas"]["HTTPValidationError"]["properties"]["detail"]
-    assert detail["items"]["required"] == ["loc", "msg", "type"]
+    schemas = doc["components"]["schemas"]
+    detail = schemas["HTTPValidationError"]["properties"]["detail"]
+    assert detail["items"] == {"$ref": "#/components/schemas/ValidationError"}
+    assert schemas["ValidationError"]["required"] == ["loc", "msg", "type"]
 
 
 def test_response_schemas(hello: Covet, tutorial: Covet) -> None:
@@ -430,3 +439,180 @@ def test_converter_rejections_and_malformed_bodies_are_documented() -> None:
 
     responses = app.openapi()["paths"]["/things/{thing_id}"]["put"]["responses"]
     assert {"200", "400", "404", "422"} <= set(responses)
+
+
+# --- what covet sends and accepts, as the document says it ------------------------------------------
+
+
+class Color(enum.Enum):
+    red = "red"
+    blue = "blue"
+
+
+class Size(enum.IntEnum):
+    small = 1
+    large = 2
+
+
+class Event(msgspec.Struct):
+    when: datetime.datetime
+    day: datetime.date
+    ref: uuid.UUID
+    later: datetime.datetime | None = None
+    history: list[datetime.datetime] = []
+    color: Color = Color.red
+
+
+def habits_app() -> Covet:
+    """Parameters and returns of every kind the document has to describe."""
+    app = Covet(title="habits")
+
+    @app.get("/items/{item_id}")
+    async def read(
+        item_id: uuid.UUID,
+        limit: int = 12,
+        page_size: Annotated[int, Query(alias="page-size", ge=1, le=100, title="Page size", examples=[20])] = 10,
+        color: Color = Color.red,
+        size: Size | None = None,
+        tags: Annotated[list[str], Query(description="Repeat for several")] = ["a", "b"],  # noqa: B006
+        since: datetime.datetime | None = None,
+        x_trace: Annotated[list[str] | None, Header()] = None,
+        old: Annotated[str | None, Query(deprecated=True, max_length=3)] = None,
+    ) -> Event:
+        raise AssertionError  # pragma: no cover
+
+    @app.get("/pages/<name>")
+    async def page(name: str) -> str:
+        return f"<h1>{name}</h1>"
+
+    @app.get("/raw/<path:rest>")
+    async def raw(rest: str) -> bytes:
+        return rest.encode()
+
+    @app.post("/events", status_code=201)
+    async def create(event: Event) -> Event:
+        return event
+
+    @app.post("/form")
+    async def form(name: Annotated[str, Form()], age: Annotated[int | None, Form()] = None) -> dict[str, Any]:
+        return {"name": name, "age": age}
+
+    return app
+
+
+def test_parameter_defaults_are_in_their_schemas() -> None:
+    op = operation(habits_app().openapi(), "/items/{item_id}")
+    assert parameter(op, "limit")["schema"] == {"type": "integer", "default": 12}
+    assert parameter(op, "page-size")["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100,
+        "title": "Page size",
+        "examples": [20],
+        "default": 10,
+    }
+    assert parameter(op, "color")["schema"] == {"$ref": "#/components/schemas/Color", "default": "red"}
+    assert parameter(op, "size")["schema"]["default"] is None
+    assert parameter(op, "tags")["schema"] == {"type": "array", "items": {"type": "string"}, "default": ["a", "b"]}
+    assert parameter(op, "tags")["description"] == "Repeat for several"
+    old = parameter(op, "old")
+    assert old["deprecated"] is True and old["schema"]["anyOf"][0] == {"type": "string", "maxLength": 3}
+    form = operation(habits_app().openapi(), "/form", "post")["requestBody"]["content"]
+    assert form["application/x-www-form-urlencoded"]["schema"]["properties"]["age"]["default"] is None
+
+
+def test_servers_name_the_root_path_behind_a_proxy_prefix() -> None:
+    app = habits_app()
+    assert "servers" not in app.openapi()
+    with TestClient(app, root_path="/api/v1") as client:
+        doc = client.get("/api/v1/openapi.json").json()
+        assert doc["servers"] == [{"url": "/api/v1"}]
+        assert '"/api/v1/openapi.json"' in client.get("/api/v1/docs").text
+    assert "servers" not in app.openapi()  # the cached document is not changed by one request
+
+
+def test_servers_are_configurable() -> None:
+    app = Covet(servers=[{"url": "https://api.example.com", "description": "production"}])
+    assert app.openapi()["servers"] == [{"url": "https://api.example.com", "description": "production"}]
+    with TestClient(app, root_path="/v2") as client:
+        assert client.get("/v2/openapi.json").json()["servers"] == [
+            {"url": "/v2"},
+            {"url": "https://api.example.com", "description": "production"},
+        ]
+    quiet = Covet(root_path_in_servers=False)
+    with TestClient(quiet, root_path="/v2") as client:
+        assert "servers" not in client.get("/v2/openapi.json").json()
+
+
+def test_header_list_is_documented_as_the_comma_separated_string_covet_reads() -> None:
+    x_trace = parameter(operation(habits_app().openapi(), "/items/{item_id}"), "x-trace")
+    assert x_trace["schema"] == {"type": "string"}
+    assert "comma-separated" in x_trace["description"]
+
+
+def test_plain_str_path_parameter_states_what_matches() -> None:
+    doc = habits_app().openapi()
+    page = operation(doc, "/pages/{name}")
+    assert parameter(page, "name")["schema"] == {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+    assert "404" in page["responses"]
+    rest = operation(doc, "/raw/{rest}")
+    assert parameter(rest, "rest")["schema"] == {"type": "string", "minLength": 1}
+
+
+def test_automatic_error_responses_reference_named_components() -> None:
+    doc = habits_app().openapi()
+    http_error = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}}
+    created = operation(doc, "/events", "post")["responses"]
+    for status in ("400", "413", "415"):
+        assert created[status]["content"] == http_error, status
+    assert operation(doc, "/items/{item_id}")["responses"]["404"]["content"] == http_error
+    assert operation(doc, "/form", "post")["responses"]["413"]["content"] == http_error
+    schemas = doc["components"]["schemas"]
+    assert schemas["HTTPError"]["properties"] == {"detail": {"type": "string"}}
+    assert schemas["HTTPValidationError"]["properties"]["detail"]["items"] == {"$ref": "#/components/schemas/ValidationError"}
+    OpenAPIV31SpecValidator(doc).validate()
+
+
+def test_str_return_is_documented_as_html_and_bytes_as_binary() -> None:
+    doc = habits_app().openapi()
+    assert operation(doc, "/pages/{name}")["responses"]["200"]["content"] == {"text/html": {"schema": {"type": "string"}}}
+    assert operation(doc, "/raw/{rest}")["responses"]["200"]["content"] == {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+    }
+
+
+def test_datetime_date_uuid_formats_and_enum_types() -> None:
+    doc = habits_app().openapi()
+    schemas = doc["components"]["schemas"]
+    event = schemas["Event"]["properties"]
+    assert event["when"] == {"type": "string", "format": "date-time"}
+    assert event["day"] == {"type": "string", "format": "date"}
+    assert event["ref"] == {"type": "string", "format": "uuid"}
+    assert {"type": "string", "format": "date-time"} in event["later"]["anyOf"]
+    assert event["history"]["items"] == {"type": "string", "format": "date-time"}
+    assert schemas["Color"]["type"] == "string" and schemas["Size"]["type"] == "integer"
+    op = operation(doc, "/items/{item_id}")
+    assert parameter(op, "item_id")["schema"] == {"type": "string", "format": "uuid"}
+    assert {"type": "string", "format": "date-time"} in parameter(op, "since")["schema"]["anyOf"]
+
+
+def _generate_client(doc: dict[str, Any], tmp_path: Path) -> str:
+    source = tmp_path / "openapi.json"
+    source.write_bytes(msgspec.json.encode(doc))
+    result = subprocess.run(
+        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(source), "--output-path", str(tmp_path / "client"), "--meta", "none"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    return output
+
+
+@pytest.mark.parametrize("make", [lambda: load_example("tutorial").app, habits_app], ids=["tutorial", "habits"])
+def test_openapi_python_client_generates_without_warnings(make: Any, tmp_path: Path) -> None:
+    output = _generate_client(make().openapi(), tmp_path)
+    assert "Warning" not in output and "WARNING" not in output, output
+    assert "will not be generated" not in output, output

@@ -25,6 +25,7 @@ from covet import (
     Form,
     Header,
     HTTPException,
+    Path,
     Query,
     Request,
     UploadFile,
@@ -273,7 +274,8 @@ def test_every_failing_parameter_is_listed_in_one_422(app: Covet, client: TestCl
     assert ["header", "x-token"] in found
     assert ["cookie", "session"] in found
     assert ["body", "name"] in found
-    assert len(found) == 5
+    assert ["body", "price"] in found  # the module-level Item (annotations are resolved there)
+    assert len(found) == 6
 
 
 def test_query_alias(app: Covet, client: TestClient) -> None:
@@ -1135,3 +1137,312 @@ def test_datetime_query_naive_and_aware(app: Covet, client: TestClient) -> None:
 
     assert client.get("/?at=2024-01-01T10:00:00%2B02:00").json() == {"utc": "2024-01-01T08:00:00+00:00"}
     assert locs(client.get("/?at=yesterday")) == [["query", "at"]]
+
+
+# --- FastAPI habits: lists hidden in unions, blank form fields, marker keywords -------------------
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        Annotated[list[str] | None, Query()],
+        Annotated[Optional[list[str]], Query()],  # noqa: UP045 - the spelling under test
+        Optional[Annotated[list[str], Query()]],  # noqa: UP045
+        list[str] | None,
+        Annotated[list[str] | None, Query(max_length=5)],
+    ],
+    ids=["pipe-none", "optional", "annotated-inside-optional", "no-marker", "with-constraint"],
+)
+def test_optional_list_query_collects_repeated_values(annotation: Any) -> None:
+    app = Covet()
+
+    async def search(q: Any = None) -> dict[str, Any]:
+        return {"q": q}
+
+    search.__annotations__["q"] = annotation
+    app.get("/items")(search)
+    client = TestClient(app)
+    assert client.get("/items?q=foo&q=bar").json() == {"q": ["foo", "bar"]}
+    assert client.get("/items?q=one").json() == {"q": ["one"]}
+    assert client.get("/items").json() == {"q": None}
+
+
+def test_optional_list_of_ints_and_bools_converts_each_value(app: Covet, client: TestClient) -> None:
+    @app.get("/n")
+    async def numbers(
+        n: Annotated[list[int] | None, Query()] = None, flags: list[bool] | None = None
+    ) -> dict[str, Any]:
+        return {"n": n, "flags": flags}
+
+    assert client.get("/n?n=1&n=2&flags=yes&flags=off").json() == {"n": [1, 2], "flags": [True, False]}
+    r = client.get("/n?n=1&n=x")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "n", 1]
+
+
+def test_optional_list_header_is_comma_separated_over_repeated_lines(app: Covet, client: TestClient) -> None:
+    # One meaning, RFC 9110's, which the OpenAPI document states: "X-Token: a, b" is ["a", "b"],
+    # and several lines of one header are one list.
+    @app.get("/h")
+    async def tokens(x_token: Annotated[list[str] | None, Header()] = None) -> dict[str, Any]:
+        return {"x_token": x_token}
+
+    assert client.get("/h", headers={"X-Token": "a, b"}).json() == {"x_token": ["a", "b"]}
+    assert client.get("/h", headers=[("X-Token", "a"), ("X-Token", "b,c")]).json() == {"x_token": ["a", "b", "c"]}
+    assert client.get("/h", headers={"X-Token": '"x,y", z'}).json() == {"x_token": ['"x,y"', "z"]}
+    assert client.get("/h", headers={"X-Token": " , "}).json() == {"x_token": None}
+    assert client.get("/h").json() == {"x_token": None}
+
+
+def test_optional_list_form_field_collects_repeated_values(app: Covet, client: TestClient) -> None:
+    @app.post("/f")
+    async def form(tags: Annotated[list[str] | None, Form()] = None, ids: Annotated[list[int] | None, Form()] = None) -> dict[str, Any]:
+        return {"tags": tags, "ids": ids}
+
+    assert client.post("/f", data={"tags": ["a", "b"], "ids": ["1", "2"]}).json() == {"tags": ["a", "b"], "ids": [1, 2]}
+    assert client.post("/f", data={"other": "x"}).json() == {"tags": None, "ids": None}
+    # Blank inputs among repeated number fields are "not filled in"; blank text stays text.
+    assert client.post("/f", data={"tags": ["", "b"], "ids": ["", "3"]}).json() == {"tags": ["", "b"], "ids": [3]}
+
+
+def test_optional_list_of_uploads_collects_files(app: Covet, client: TestClient) -> None:
+    @app.post("/up")
+    async def upload(files: Annotated[list[UploadFile] | None, File()] = None) -> dict[str, Any]:
+        return {"names": None if files is None else [f.filename for f in files]}
+
+    files = [("files", ("a.txt", b"1", "text/plain")), ("files", ("b.txt", b"2", "text/plain"))]
+    assert client.post("/up", files=files).json() == {"names": ["a.txt", "b.txt"]}
+    assert client.post("/up", data={"x": "1"}).json() == {"names": None}
+
+
+def test_unmarked_optional_upload_list_is_a_file_parameter(app: Covet, client: TestClient) -> None:
+    @app.post("/up")
+    async def upload(files: list[UploadFile] | None = None) -> dict[str, Any]:
+        return {"count": 0 if files is None else len(files)}
+
+    assert client.post("/up", files=[("files", ("a.txt", b"1"))]).json() == {"count": 1}
+
+
+def test_empty_html_form_field_is_none_for_optional_int(app: Covet, client: TestClient) -> None:
+    @app.post("/people")
+    async def person(
+        name: Annotated[str, Form()],
+        age: Annotated[int | None, Form()] = None,
+        nickname: Annotated[str | None, Form()] = None,
+        note: Annotated[str, Form()] = "-",
+        score: Annotated[float, Form()] = 1.5,
+    ) -> dict[str, Any]:
+        return {"name": name, "age": age, "nickname": nickname, "note": note, "score": score}
+
+    r = client.post("/people", content=b"name=Ada&age=&nickname=&note=&score=", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.json() == {"name": "Ada", "age": None, "nickname": None, "note": "", "score": 1.5}
+    # A plain str keeps what was typed, empty or not.
+    r = client.post("/people", content=b"name=", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.json()["name"] == ""
+
+
+def test_empty_required_number_form_field_is_reported_missing(app: Covet, client: TestClient) -> None:
+    @app.post("/age")
+    async def age(age: Annotated[int, Form()]) -> dict[str, Any]:
+        return {"age": age}  # pragma: no cover
+
+    r = client.post("/age", data={"age": ""})
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"loc": ["body", "age"], "msg": "Field required", "type": "missing"}]
+
+
+def test_empty_file_input_is_absent(app: Covet, client: TestClient) -> None:
+    # What a browser sends for <input type=file> left empty: a part with filename="" and no content.
+    @app.post("/avatar")
+    async def avatar(name: Annotated[str, Form()], photo: Annotated[UploadFile | None, File()] = None) -> dict[str, Any]:
+        return {"name": name, "photo": None if photo is None else photo.filename}
+
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nAda\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="photo"; filename=""\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n"
+    )
+    r = client.post("/avatar", content=body, headers={"content-type": "multipart/form-data; boundary=b"})
+    assert r.json() == {"name": "Ada", "photo": None}
+
+
+def test_bad_brace_uuid_is_reported_with_bad_query_values(app: Covet, client: TestClient) -> None:
+    @app.get("/params/{item_id}")
+    async def params(item_id: uuid.UUID, a: int, b: float, c: bool) -> dict[str, Any]:
+        return {}  # pragma: no cover
+
+    r = client.get("/params/not-a-uuid?a=x&b=y&c=z")
+    assert r.status_code == 422
+    assert [e["loc"] for e in r.json()["detail"]] == [["path", "item_id"], ["query", "a"], ["query", "b"], ["query", "c"]]
+
+
+def test_explicit_uuid_converter_is_still_404(app: Covet, client: TestClient) -> None:
+    @app.get("/a/<uuid:item_id>")
+    async def flask_style(item_id: uuid.UUID) -> dict[str, Any]:
+        return {}  # pragma: no cover
+
+    @app.get("/b/{item_id:uuid}")
+    async def brace_style(item_id: uuid.UUID) -> dict[str, Any]:
+        return {}  # pragma: no cover
+
+    assert client.get("/a/nope").status_code == 404
+    assert client.get("/b/nope").status_code == 404
+
+
+def test_every_bad_json_field_is_listed_in_one_422(app: Covet, client: TestClient) -> None:
+    @app.post("/products")
+    async def create(product: Product) -> dict[str, Any]:
+        return {}  # pragma: no cover
+
+    r = client.post("/products", json={"name": 1, "price": -1})
+    assert r.status_code == 422
+    assert r.json()["detail"] == [
+        {"loc": ["body", "name"], "msg": "Expected `str`, got `int`", "type": "type_error"},
+        {"loc": ["body", "price"], "msg": "Expected `float` >= 0.0", "type": "value_error"},
+    ]
+
+
+FASTAPI_KEYWORDS = [
+    ("gt", 0, "0", "1"),
+    ("ge", 1, "0", "1"),
+    ("lt", 10, "10", "9"),
+    ("le", 100, "101", "100"),
+    ("multiple_of", 5, "7", "10"),
+]
+
+
+@pytest.mark.parametrize(("keyword", "bound", "bad", "good"), FASTAPI_KEYWORDS)
+def test_fastapi_numeric_keywords_on_query_marker(keyword: str, bound: int, bad: str, good: str) -> None:
+    app = Covet()
+
+    async def number(n: Any) -> dict[str, Any]:
+        return {"n": n}
+
+    # Set after definition: with postponed annotations a local name is not resolvable.
+    number.__annotations__["n"] = Annotated[int, Query(**{keyword: bound})]
+    app.get("/n")(number)
+    client = TestClient(app)
+    assert client.get(f"/n?n={good}").json() == {"n": int(good)}
+    r = client.get(f"/n?n={bad}")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "n"]
+
+
+def test_fastapi_string_keywords_on_every_marker(app: Covet, client: TestClient) -> None:
+    @app.post("/s/{code}")
+    async def strings(
+        code: Annotated[str, Path(pattern="^[A-Z]+$")],
+        q: Annotated[str, Query(min_length=3)],
+        old: Annotated[str | None, Query(regex="^x")] = None,
+        x_tag: Annotated[str | None, Header(max_length=4)] = None,
+        pet: Annotated[str | None, Cookie(max_length=3)] = None,
+        limit: Annotated[int | None, Query(le=100)] = None,
+    ) -> dict[str, Any]:
+        return {"code": code, "q": q, "old": old, "tag": x_tag, "pet": pet, "limit": limit}
+
+    ok = client.post("/s/AB?q=abc&old=xy&limit=100", headers={"x-tag": "abcd", "cookie": "pet=cat"})
+    assert ok.json() == {"code": "AB", "q": "abc", "old": "xy", "tag": "abcd", "pet": "cat", "limit": 100}
+    bad = client.post("/s/ab?q=ab&old=y&limit=101", headers={"x-tag": "abcde", "cookie": "pet=dogs"})
+    assert bad.status_code == 422
+    assert [e["loc"] for e in bad.json()["detail"]] == [
+        ["path", "code"],
+        ["query", "q"],
+        ["query", "old"],
+        ["header", "x-tag"],
+        ["cookie", "pet"],
+        ["query", "limit"],
+    ]
+
+
+def test_fastapi_keywords_on_body_and_form_markers(app: Covet, client: TestClient) -> None:
+    @app.post("/b")
+    async def body(qty: Annotated[int, Body(ge=1, embed=True)]) -> dict[str, Any]:
+        return {"qty": qty}
+
+    @app.post("/f")
+    async def form(name: Annotated[str, Form(min_length=2)]) -> dict[str, Any]:
+        return {"name": name}
+
+    assert client.post("/b", json={"qty": 2}).json() == {"qty": 2}
+    assert client.post("/b", json={"qty": 0}).json()["detail"][0]["loc"] == ["body", "qty"]
+    assert client.post("/f", data={"name": "Al"}).json() == {"name": "Al"}
+    assert client.post("/f", data={"name": "A"}).json()["detail"][0]["loc"] == ["body", "name"]
+
+
+def test_path_marker_constrains_a_path_parameter(app: Covet, client: TestClient) -> None:
+    @app.get("/items/{item_id}")
+    async def item(item_id: Annotated[int, Path(ge=1, title="Item ID")]) -> dict[str, Any]:
+        return {"item_id": item_id}
+
+    @app.get("/old/<item_id>")
+    async def old(item_id: int = Path(..., le=9)) -> dict[str, Any]:
+        return {"item_id": item_id}
+
+    assert client.get("/items/3").json() == {"item_id": 3}
+    assert client.get("/items/0").json()["detail"][0]["loc"] == ["path", "item_id"]
+    assert client.get("/old/9").json() == {"item_id": 9}
+    assert client.get("/old/10").status_code == 422
+
+
+def test_ellipsis_default_means_required(app: Covet, client: TestClient) -> None:
+    @app.get("/q")
+    async def q(q: str = Query(...), n: Annotated[int, Query(...)] = ...) -> dict[str, Any]:  # type: ignore[assignment]
+        return {"q": q, "n": n}
+
+    assert client.get("/q?q=a&n=1").json() == {"q": "a", "n": 1}
+    assert [e["loc"] for e in client.get("/q").json()["detail"]] == [["query", "q"], ["query", "n"]]
+
+
+def test_path_marker_with_default_fails_at_registration(app: Covet) -> None:
+    with pytest.raises(TypeError, match="remove its default"):
+
+        @app.get("/items/{item_id}")
+        async def item(item_id: Annotated[int, Path(3)]) -> None: ...
+
+
+def test_path_marker_without_placeholder_fails_at_registration(app: Covet) -> None:
+    with pytest.raises(TypeError, match="no placeholder"):
+
+        @app.get("/items")
+        async def item(item_id: Annotated[int, Path()]) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("keyword", "advice"),
+    [("max_digits", "Decimal"), ("strict", "laxly"), ("default_factory", "default in the signature"), ("spam", "it takes")],
+)
+def test_unsupported_fastapi_marker_keyword_says_how(keyword: str, advice: str) -> None:
+    with pytest.raises(TypeError, match=advice) as info:
+        Query(**{keyword: 1})
+    assert keyword in str(info.value)
+
+
+def test_constraint_that_does_not_fit_the_type_fails_at_registration(app: Covet) -> None:
+    with pytest.raises(TypeError, match=r"list\[Annotated\[int, msgspec.Meta\(le=100\)\]\]"):
+
+        @app.get("/items")
+        async def items(ids: Annotated[list[int], Query(le=100)]) -> None: ...
+
+
+def test_list_cookie_fails_at_registration(app: Covet) -> None:
+    with pytest.raises(TypeError, match="a cookie holds one value"):
+
+        @app.get("/c")
+        async def cookies(ids: Annotated[list[str] | None, Cookie()] = None) -> None: ...
+
+
+def test_file_marker_constraints_fail_at_registration(app: Covet) -> None:
+    with pytest.raises(TypeError, match="max_file_size"):
+
+        @app.post("/f")
+        async def upload(f: Annotated[bytes, File(max_length=10)]) -> None: ...
+
+
+class Product(msgspec.Struct):
+    name: str
+    price: Annotated[float, msgspec.Meta(ge=0)]
+
+
+def test_upload_file_marker_constraints_fail_with_the_file_message(app: Covet) -> None:
+    with pytest.raises(TypeError, match="File\\(\\) takes no constraints"):
+
+        @app.post("/f")
+        async def upload(f: Annotated[UploadFile, File(min_length=1)]) -> None: ...

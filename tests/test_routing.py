@@ -57,24 +57,47 @@ def test_both_syntaxes_mix_in_one_path(app: Covet) -> None:
     assert client.get("/orgs/acme/repos/x").status_code == 404
 
 
-def test_brace_param_without_converter_takes_int_from_annotation(app: Covet) -> None:
+def test_bad_brace_param_without_converter_is_422_not_404(app: Covet) -> None:
+    # No converter in the template: any segment matches and the annotation validates it, like a
+    # query value (FastAPI's rule), so the client learns what was wrong.
     @app.get("/items/{item_id}")
     async def item(item_id: int) -> dict[str, Any]:
         return {"id": item_id}
 
     client = TestClient(app)
     assert client.get("/items/5").json() == {"id": 5}
-    assert client.get("/items/abc").status_code == 404
+    response = client.get("/items/abc")
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["detail"]] == [["path", "item_id"]]
 
 
-def test_flask_param_without_converter_takes_int_from_annotation(app: Covet) -> None:
+def test_bad_flask_param_without_converter_is_422_not_404(app: Covet) -> None:
     @app.get("/items/<item_id>")
     async def item(item_id: int) -> dict[str, Any]:
         return {"id": item_id}
 
     client = TestClient(app)
     assert client.get("/items/5").json() == {"id": 5}
-    assert client.get("/items/abc").status_code == 404
+    assert client.get("/items/abc").status_code == 422
+
+
+def test_explicit_converter_stays_a_routing_constraint(app: Covet) -> None:
+    @app.get("/a/<int:n>")
+    async def flask_style(n: int) -> dict[str, Any]:
+        return {"n": n}
+
+    @app.get("/b/{n:int}")
+    async def brace_style(n: int) -> dict[str, Any]:
+        return {"n": n}
+
+    @app.get("/u/{key:uuid}")
+    async def by_uuid(key: uuid.UUID) -> dict[str, Any]:
+        return {"key": str(key)}
+
+    client = TestClient(app)
+    assert client.get("/a/3").json() == {"n": 3} and client.get("/b/3").json() == {"n": 3}
+    for path in ("/a/x", "/b/x", "/u/nope"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_brace_param_takes_uuid_and_float_from_annotation(app: Covet) -> None:
@@ -89,19 +112,20 @@ def test_brace_param_takes_uuid_and_float_from_annotation(app: Covet) -> None:
     client = TestClient(app)
     key = uuid.uuid4()
     assert client.get(f"/u/{key}").json() == {"key": str(key), "is_uuid": True}
-    assert client.get("/u/nope").status_code == 404
+    assert client.get("/u/nope").status_code == 422
     assert client.get("/f/2.5").json() == {"x": 2.5}
-    assert client.get("/f/two").status_code == 404
+    assert client.get("/f/two").status_code == 422
 
 
-def test_brace_param_takes_converter_through_annotated(app: Covet) -> None:
+def test_brace_param_constraint_through_annotated_is_422(app: Covet) -> None:
     @app.get("/n/{n}")
     async def number(n: Annotated[int, msgspec.Meta(ge=1)]) -> dict[str, Any]:
         return {"n": n}
 
     client = TestClient(app)
     assert client.get("/n/3").json() == {"n": 3}
-    assert client.get("/n/abc").status_code == 404
+    assert client.get("/n/abc").status_code == 422
+    assert client.get("/n/0").status_code == 422
 
 
 def test_path_param_annotated_constraint_is_validated(app: Covet) -> None:

@@ -119,7 +119,7 @@ ROUTES: list[tuple[str, dict[str, str]]] = [
     ("/users/<user_id>", {}),
     ("/users/<int:user_id>/posts/<slug>", {}),
     ("/users/{user_id:float}/score", {}),
-    ("/users/{user_id}/avatar", {"user_id": "int"}),  # brace parameter typed by its annotation
+    ("/users/{user_id}/avatar", {"user_id": "int"}),  # no converter: any segment, the annotation validates
     ("/files/<name>.<ext>", {}),
     ("/files/<name>", {}),
     ("/files/<path:rest>", {}),
@@ -130,7 +130,7 @@ ROUTES: list[tuple[str, dict[str, str]]] = [
     ("/objects/<uuid:u>/raw", {}),
     ("/v<int:version>/items", {}),
     ("/range/<int:lo>-<int:hi>", {}),
-    ("/n/<n>", {"n": "int"}),
+    ("/n/{n:int}", {}),
     ("/<slug>/edit", {}),
     ("/<a>/<b>/<c>", {}),
     ("/double//slash", {}),
