@@ -14,11 +14,12 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
-from urllib.parse import quote
 
 import anyio.to_thread
 
 from ._debug import server_error_response
+from ._framing import framing_error, refuse_framing
+from ._locations import trailing_slash_location
 from .blueprints import Blueprint, join_paths
 from .config import Config
 from .datastructures import State
@@ -363,6 +364,8 @@ class Covet(Scaffold):
             scope["app"] = self
             if self._stack is None:
                 self._stack = self._build_stack()
+            if scope["type"] == "http" and (reason := framing_error(scope["headers"])) is not None:
+                return await refuse_framing(reason, scope, send)  # before any app code (covet._framing)
             if not self._plain or scope["type"] != "http":
                 await self._stack(scope, receive, send)
                 return
@@ -520,18 +523,7 @@ class Covet(Scaffold):
                     else:
                         raise HTTPException(405, headers={"Allow": allow})
                 elif kind == REDIRECT:
-                    scope = request.scope
-                    query = scope.get("query_string", b"")
-                    raw_path = scope.get("raw_path")
-                    if raw_path:
-                        # The client's own encoding: re-quoting the decoded path could turn an
-                        # escaped '?' or '%' into syntax.
-                        location = raw_path.decode("latin-1").split("?", 1)[0] + "/"
-                    else:
-                        location = scope.get("root_path", "").rstrip("/") + quote(target)
-                    if query:
-                        location += "?" + query.decode("latin-1")
-                    response = RedirectResponse(location, status_code=308)
+                    response = RedirectResponse(trailing_slash_location(request.scope, target), status_code=308)
                 else:
                     raise HTTPException(404)
         except Exception as exc:

@@ -18,6 +18,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
+from ._json import JSON_DECODE_ERRORS, malformed_json
 from ._parsing import ParseError, find_header, parse_query_first
 from .background import BackgroundTasks
 from .datastructures import UploadFile
@@ -162,8 +163,8 @@ def _take_json_body(
     except msgspec.ValidationError as exc:
         errors.append(validation_error(exc, ["body"]))
         return
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+    except JSON_DECODE_ERRORS as exc:
+        raise malformed_json(exc) from None
     if plan.body_embedded:
         for spec in plan.body_params:
             values[spec.name] = getattr(decoded, spec.key)
