@@ -41,14 +41,18 @@ __all__ = [
     "DEFAULT_MAX_COOKIES",
     "DEFAULT_MAX_ACCEPT",
     "DEFAULT_MAX_PARAMS",
+    "DEFAULT_MAX_LENGTH",
 ]
 
 DEFAULT_MAX_FIELDS = 1000
 DEFAULT_MAX_COOKIES = 200
 DEFAULT_MAX_ACCEPT = 64
 DEFAULT_MAX_PARAMS = 64
+DEFAULT_MAX_LENGTH = 8192
 _QUALITY = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
-_PARAM_SYNTAX = re.compile(r'[;"\\]')
+_PARAM_DELIMITER = re.compile(r'[;"]')
+# A quoted string from its opening '"': group 1 is the closing quote, None when there is none.
+_QUOTED_STRING = re.compile(r'"(?:[^"\\]|\\.)*(")?', re.DOTALL)
 
 
 def parse_query_string(raw: str | bytes, max_fields: int = DEFAULT_MAX_FIELDS) -> list[tuple[str, str]]:
@@ -123,50 +127,54 @@ def parse_cookie_header(raw: str, max_cookies: int = DEFAULT_MAX_COOKIES) -> dic
     return cookies
 
 
-def parse_content_type(raw: str, max_params: int = DEFAULT_MAX_PARAMS) -> tuple[str, dict[str, str]]:
+def parse_content_type(
+    raw: str, max_params: int = DEFAULT_MAX_PARAMS, max_length: int = DEFAULT_MAX_LENGTH
+) -> tuple[str, dict[str, str]]:
     """``'Text/HTML; charset="utf-8"'`` -> ``('text/html', {'charset': 'utf-8'})``.
 
     The media type is lower-cased; parameter names too (the first of a repeated name wins).
     ``;`` inside a quoted value is data and ``\\`` escapes the next character there (RFC 9110
-    §5.6.4, §5.6.6); parts without ``=`` are skipped. Time is linear in ``len(raw)``; more than
-    ``max_params`` parameters (empty ones count) raise :class:`ParseError`.
+    §5.6.4, §5.6.6); parts without ``=`` are skipped. Time is linear in ``len(raw)``. Raises
+    :class:`ParseError` for more than ``max_params`` parameters (empty ones count) or quoted
+    strings, or more than ``max_length`` characters.
     """
     end = raw.find(";")
     if end < 0:
         return raw.strip().lower(), {}
+    if len(raw) > max_length:
+        raise ParseError(f"Media type is longer than {max_length} characters.")
     media_type = raw[:end]
     params: dict[str, str] = {}
-    # One pass over the characters that matter (';', '"', '\\'), found in C by the regex; each
-    # parameter is sliced out once, so no part of the header is copied twice.
-    start = end + 1
+    # Each search and each quoted string is one C-level regex call from where the last one
+    # ended, and each parameter is sliced out once: no part of the header is read twice.
+    start = position = end + 1
     count = 0
-    quoted = False
-    escaped_at = -1  # index of the character a backslash inside quotes escapes
-    for match in _PARAM_SYNTAX.finditer(raw, start):
-        index = match.start()
-        if index == escaped_at:
+    quotes = 0
+    while True:
+        found = _PARAM_DELIMITER.search(raw, position)
+        if found is None:
+            break
+        index = found.start()
+        if raw[index] == '"':
+            quotes += 1
+            if quotes > max_params:  # a parameter has at most one quoted value
+                raise ParseError(f"Too many quoted strings in a media type: the limit is {max_params}.")
+            quoted = _QUOTED_STRING.match(raw, index)
+            assert quoted is not None  # it matches at any '"'
+            if quoted.group(1) is None:
+                break  # never closed: the rest of the header is inside it
+            position = quoted.end()
             continue
-        char = raw[index]
-        if char == '"':
-            quoted = not quoted
-        elif char == "\\":
-            if quoted:
-                escaped_at = index + 1
-        elif not quoted:  # a ';' that ends a parameter
-            count += 1
-            if count > max_params:
-                raise _too_many_params(max_params)
-            _add_param(params, raw[start:index])
-            start = index + 1
+        count += 1
+        if count > max_params:
+            raise _too_many_params(max_params)
+        _add_param(params, raw[start:index])
+        start = position = index + 1
     if start < len(raw):
         if count >= max_params:
             raise _too_many_params(max_params)
         _add_param(params, raw[start:])
     return media_type.strip().lower(), params
-
-
-def _too_many_params(limit: int) -> ParseError:
-    return ParseError(f"Too many parameters in a media type: the limit is {limit}.")
 
 
 def _add_param(params: dict[str, str], part: str) -> None:
@@ -178,6 +186,10 @@ def _add_param(params: dict[str, str], part: str) -> None:
     if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
         value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     params[key] = value
+
+
+def _too_many_params(limit: int) -> ParseError:
+    return ParseError(f"Too many parameters in a media type: the limit is {limit}.")
 
 
 def find_header(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -223,6 +235,8 @@ def parse_accept(raw: str, max_items: int = DEFAULT_MAX_ACCEPT) -> list[tuple[st
     """
     if not raw:
         return []
+    if len(raw) > DEFAULT_MAX_LENGTH:
+        raise ParseError(f"Accept header is longer than {DEFAULT_MAX_LENGTH} characters.")
     if raw.count(",") >= max_items:
         raise ParseError(f"Too many media ranges in Accept: the limit is {max_items}.")
     ranked: list[tuple[str, float]] = []

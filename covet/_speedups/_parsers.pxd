@@ -3,13 +3,14 @@
 
 cimport cython
 
-cdef object _PARAM_SYNTAX
+cdef object _PARAM_DELIMITER
+cdef object _QUOTED_STRING
 
 cdef void _add_param(dict params, str part) except *
 cdef object _too_many_params(Py_ssize_t limit)
 
-@cython.locals(end=Py_ssize_t, start=Py_ssize_t, count=Py_ssize_t, index=Py_ssize_t, escaped_at=Py_ssize_t, quoted=bint, params=dict, char=str)
-cpdef tuple parse_content_type(object raw, Py_ssize_t max_params=*)
+@cython.locals(end=Py_ssize_t, start=Py_ssize_t, position=Py_ssize_t, count=Py_ssize_t, quotes=Py_ssize_t, index=Py_ssize_t, params=dict)
+cpdef tuple parse_content_type(object raw, Py_ssize_t max_params=*, Py_ssize_t max_length=*)
 
 cdef dict _PLAIN_BOOLS
 cpdef object plain_int(str raw)
