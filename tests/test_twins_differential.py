@@ -721,7 +721,7 @@ def test_request_smuggling_framing_alike() -> None:
         [],
     ]:
         agree("framing_error", headers)
-        agree_find_header(lambda: iter(headers), b"content-length")
+        agree_find_header(lambda items=headers: iter(items), b"content-length")
 
 
 def test_quoted_semicolons_and_backslashes_in_content_type_alike() -> None:
