@@ -138,11 +138,11 @@ def parse_content_type(
     :class:`ParseError` for more than ``max_params`` parameters (empty ones count) or quoted
     strings, or more than ``max_length`` characters.
     """
+    if len(raw) > max_length:
+        raise ParseError(f"Media type is longer than {max_length} characters.")
     end = raw.find(";")
     if end < 0:
         return raw.strip().lower(), {}
-    if len(raw) > max_length:
-        raise ParseError(f"Media type is longer than {max_length} characters.")
     media_type = raw[:end]
     params: dict[str, str] = {}
     # Each search and each quoted string is one C-level regex call from where the last one
