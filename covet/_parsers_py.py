@@ -7,6 +7,7 @@ A narrow, string-in/values-out API so a compiled twin can replace it function fo
 * ``parse_cookie_header(raw, max_cookies)`` -> dict
 * ``parse_content_type(raw)`` -> ``(media_type, params)``
 * ``find_header(raw_headers, name)`` -> the first raw value or ``None``
+* ``framing_error(raw_headers)`` -> why the body's framing is ambiguous, or ``None``
 * ``parse_accept(raw, max_items)`` -> ``[(media_range, q), ...]``, most preferred first
 * ``decode_path(raw_path)`` -> the percent-decoded path
 * ``plain_int(raw)`` / ``plain_bool(raw)`` -> the value of the commonest spellings, or ``None``
@@ -31,18 +32,27 @@ __all__ = [
     "parse_cookie_header",
     "parse_content_type",
     "find_header",
+    "framing_error",
     "parse_accept",
     "decode_path",
     "plain_int",
     "plain_bool",
     "DEFAULT_MAX_FIELDS",
     "DEFAULT_MAX_COOKIES",
+    "DEFAULT_MAX_ACCEPT",
+    "DEFAULT_MAX_PARAMS",
+    "DEFAULT_MAX_LENGTH",
 ]
 
 DEFAULT_MAX_FIELDS = 1000
 DEFAULT_MAX_COOKIES = 200
 DEFAULT_MAX_ACCEPT = 64
+DEFAULT_MAX_PARAMS = 64
+DEFAULT_MAX_LENGTH = 8192
 _QUALITY = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+_PARAM_DELIMITER = re.compile(r'[;"]')
+# A quoted string from its opening '"': group 1 is the closing quote, None when there is none.
+_QUOTED_STRING = re.compile(r'"(?:[^"\\]|\\.)*(")?', re.DOTALL)
 
 
 def parse_query_string(raw: str | bytes, max_fields: int = DEFAULT_MAX_FIELDS) -> list[tuple[str, str]]:
@@ -98,10 +108,10 @@ def parse_cookie_header(raw: str, max_cookies: int = DEFAULT_MAX_COOKIES) -> dic
     cookies: dict[str, str] = {}
     if not raw:
         return cookies
-    parts = raw.split(";")
-    if len(parts) > max_cookies:
+    # Counted before splitting: a header of separators is refused without a list of empty parts.
+    if raw.count(";") >= max_cookies:
         raise ParseError(f"Too many cookies: the limit is {max_cookies}.")
-    for part in parts:
+    for part in raw.split(";"):
         name, sep, value = part.partition("=")
         if not sep:
             continue
@@ -117,37 +127,69 @@ def parse_cookie_header(raw: str, max_cookies: int = DEFAULT_MAX_COOKIES) -> dic
     return cookies
 
 
-def parse_content_type(raw: str) -> tuple[str, dict[str, str]]:
-    """``'Text/HTML; charset="utf-8"'`` -> ``('text/html', {'charset': 'utf-8'})``."""
-    media_type, _, rest = raw.partition(";")
+def parse_content_type(
+    raw: str, max_params: int = DEFAULT_MAX_PARAMS, max_length: int = DEFAULT_MAX_LENGTH
+) -> tuple[str, dict[str, str]]:
+    """``'Text/HTML; charset="utf-8"'`` -> ``('text/html', {'charset': 'utf-8'})``.
+
+    The media type is lower-cased; parameter names too (the first of a repeated name wins).
+    ``;`` inside a quoted value is data and ``\\`` escapes the next character there (RFC 9110
+    §5.6.4, §5.6.6); parts without ``=`` are skipped. Time is linear in ``len(raw)``. Raises
+    :class:`ParseError` for more than ``max_params`` parameters (empty ones count) or quoted
+    strings, or more than ``max_length`` characters.
+    """
+    if len(raw) > max_length:
+        raise ParseError(f"Media type is longer than {max_length} characters.")
+    end = raw.find(";")
+    if end < 0:
+        return raw.strip().lower(), {}
+    media_type = raw[:end]
     params: dict[str, str] = {}
-    while rest:
-        part, _, rest = _split_param(rest)
-        key, sep, value = part.partition("=")
-        key = key.strip().lower()
-        if not sep or not key:
+    # Each search and each quoted string is one C-level regex call from where the last one
+    # ended, and each parameter is sliced out once: no part of the header is read twice.
+    start = position = end + 1
+    count = 0
+    quotes = 0
+    while True:
+        found = _PARAM_DELIMITER.search(raw, position)
+        if found is None:
+            break
+        index = found.start()
+        if raw[index] == '"':
+            quotes += 1
+            if quotes > max_params:  # a parameter has at most one quoted value
+                raise ParseError(f"Too many quoted strings in a media type: the limit is {max_params}.")
+            quoted = _QUOTED_STRING.match(raw, index)
+            assert quoted is not None  # it matches at any '"'
+            if quoted.group(1) is None:
+                break  # never closed: the rest of the header is inside it
+            position = quoted.end()
             continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        params.setdefault(key, value)
+        count += 1
+        if count > max_params:
+            raise _too_many_params(max_params)
+        _add_param(params, raw[start:index])
+        start = position = index + 1
+    if start < len(raw):
+        if count >= max_params:
+            raise _too_many_params(max_params)
+        _add_param(params, raw[start:])
     return media_type.strip().lower(), params
 
 
-def _split_param(text: str) -> tuple[str, str, str]:
-    # Split at the first ';' that is not inside a quoted string.
-    quoted = False
-    escaped = False
-    for index, char in enumerate(text):
-        if escaped:
-            escaped = False
-        elif char == "\\" and quoted:
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == ";" and not quoted:
-            return text[:index], ";", text[index + 1 :]
-    return text, "", ""
+def _add_param(params: dict[str, str], part: str) -> None:
+    key, sep, value = part.partition("=")
+    key = key.strip().lower()
+    if not sep or not key or key in params:
+        return
+    value = value.strip()
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    params[key] = value
+
+
+def _too_many_params(limit: int) -> ParseError:
+    return ParseError(f"Too many parameters in a media type: the limit is {limit}.")
 
 
 def find_header(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -161,6 +203,29 @@ def find_header(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> byte
     return None
 
 
+def framing_error(raw_headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """Why a request's body framing is ambiguous, or None when it is not (RFC 9112 §6.1, §6.3).
+
+    Ambiguous means both ``Transfer-Encoding`` and ``Content-Length``, or several
+    ``Content-Length`` values that disagree. A proxy and the server may then each see a different
+    end of the body, and what one takes for body the other runs as a second request (request
+    smuggling); the RFC has the server answer 400 and close the connection. One pass over the
+    (lower-cased, ASGI) header names.
+    """
+    length: bytes | None = None
+    chunked = False
+    for key, value in raw_headers:
+        if key == b"content-length":
+            if length is not None and value != length:
+                return "Request has several different Content-Length headers (RFC 9112 §6.3)."
+            length = value
+        elif key == b"transfer-encoding":
+            chunked = True
+    if chunked and length is not None:
+        return "Request has both Transfer-Encoding and Content-Length (RFC 9112 §6.1)."
+    return None
+
+
 def parse_accept(raw: str, max_items: int = DEFAULT_MAX_ACCEPT) -> list[tuple[str, float]]:
     """``'text/html;q=0.9, application/json'`` -> ``[('application/json', 1.0), ('text/html', 0.9)]``.
 
@@ -170,11 +235,12 @@ def parse_accept(raw: str, max_items: int = DEFAULT_MAX_ACCEPT) -> list[tuple[st
     """
     if not raw:
         return []
-    items = raw.split(",")
-    if len(items) > max_items:
+    if len(raw) > DEFAULT_MAX_LENGTH:
+        raise ParseError(f"Accept header is longer than {DEFAULT_MAX_LENGTH} characters.")
+    if raw.count(",") >= max_items:
         raise ParseError(f"Too many media ranges in Accept: the limit is {max_items}.")
     ranked: list[tuple[str, float]] = []
-    for item in items:
+    for item in raw.split(","):
         media_range, params = parse_content_type(item)
         if not media_range:
             continue

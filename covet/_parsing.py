@@ -15,6 +15,7 @@ __all__ = [
     "ParseError",
     "decode_path",
     "find_header",
+    "framing_error",
     "parse_accept",
     "parse_content_type",
     "parse_cookie_header",
@@ -37,6 +38,7 @@ else:  # pragma: no cover - which branch runs depends on the install
 ParseError = _chosen.ParseError
 decode_path = _chosen.decode_path
 find_header = _chosen.find_header
+framing_error = _chosen.framing_error
 parse_accept = _chosen.parse_accept
 parse_content_type = _chosen.parse_content_type
 parse_cookie_header = _chosen.parse_cookie_header

@@ -13,9 +13,10 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
-from urllib.parse import quote
 
 from ._debug import server_error_response
+from ._framing import framing_error, refuse_framing
+from ._locations import trailing_slash_location
 from .blueprints import Blueprint, join_paths
 from .config import Config
 from .datastructures import State
@@ -365,6 +366,10 @@ class Covet(Scaffold):
         app = self._stack
         if app is None:
             app = self._freeze()
+        if scope["type"] == "http" and (reason := framing_error(scope["headers"])) is not None:
+            # Before any app code: a request framed two ways may hide another one (covet._framing).
+            await refuse_framing(reason, scope, send)
+            return
         await app(scope, receive, send)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -553,19 +558,9 @@ async def _method_not_allowed(box: RequestBox[Any], allowed: set[str]) -> Respon
 
 
 async def _trailing_slash_redirect(box: RequestBox[Any], new_path: str) -> Response:
-    # A route written "/a/" answers "/a" with a permanent redirect to "/a/", query kept.
-    scope = box[1]
-    query = scope.get("query_string", b"")
-    raw_path = scope.get("raw_path")
-    if raw_path:
-        # The client's own encoding: re-quoting the decoded path could turn an escaped '?' or
-        # '%' into syntax.
-        location = raw_path.decode("latin-1").split("?", 1)[0] + "/"
-    else:
-        location = scope.get("root_path", "").rstrip("/") + quote(new_path)
-    if query:
-        location += "?" + query.decode("latin-1")
-    return RedirectResponse(location, status_code=308)
+    # A route written "/a/" answers "/a" with a permanent redirect to "/a/", query kept; the
+    # location never leaves the site (covet._locations).
+    return RedirectResponse(trailing_slash_location(box[1], new_path), status_code=308)
 
 
 async def _mount_runner(box: RequestBox[Any], mount: Mount) -> None:

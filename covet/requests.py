@@ -18,6 +18,8 @@ import msgspec
 
 from ._deadlines import ReadDeadlines, deadlines_for
 from ._flask_names import request_attribute_error
+from ._hosts import is_valid_host
+from ._json import JSON_DECODE_ERRORS, malformed_json
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .exceptions import ClientDisconnect, HTTPException
@@ -97,12 +99,18 @@ class HTTPConnection:
 
     @property
     def url(self) -> URL:
+        """The absolute URL of the request, its authority taken from the ``Host`` header.
+
+        Raises ``HTTPException`` 400 when Host is not ``host[:port]`` or is sent more than once
+        (RFC 9110 §7.2, RFC 9112 §3.2), so a client cannot put a path or query of its choosing
+        into the URLs built from it (``url_for``, password-reset links).
+        """
         if self._url is None:
             scope = self.scope
             scheme = scope.get("scheme", "http")
             host = find_header(scope["headers"], b"host")
             if host is not None:
-                netloc = host.decode("latin-1")
+                netloc = checked_host(scope["headers"], host)
             else:
                 server = scope.get("server")
                 if server is None:
@@ -384,20 +392,25 @@ class Request(HTTPConnection):
             else:
                 # is_disconnected() kept a message back (or the stream was started: that raises).
                 self._start_reading(self.max_body_size)
-                chunks = [await self._next_chunk()]
-                while not self._body_done:
-                    chunks.append(await self._next_chunk())
-                self._body = b"".join(chunks)
+                first = await self._next_chunk()
+                if self._body_done:
+                    self._body = first
+                else:
+                    # One growing buffer: memory follows the body's size, not its chunk count.
+                    buffer = bytearray(first)
+                    while not self._body_done:
+                        buffer += await self._next_chunk()
+                    self._body = bytes(buffer)
         return self._body
 
     async def json(self) -> Any:
-        """The body decoded as JSON; malformed JSON is a 400 saying where it broke."""
+        """The body decoded as JSON; malformed or too deeply nested JSON is a 400 saying why."""
         if self._json is _UNSET:
             body = await self.body()
             try:
                 self._json = msgspec.json.decode(body)
-            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-                raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+            except JSON_DECODE_ERRORS as exc:
+                raise malformed_json(exc) from None
         return self._json
 
     async def form(self) -> FormData:
@@ -456,7 +469,9 @@ async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, b
     if body_timeout is not None:
         deadline = monotonic() + body_timeout
         deadlines = _loop_deadlines()
-    chunks: list[bytes] = []
+    # A bytearray, not a list of chunks: a body sent a byte at a time would otherwise cost a list
+    # slot and an object per byte (tens of times its size); this is the size, amortised.
+    buffer: bytearray | None = None
     received = 0
     while True:
         if body_timeout is None:
@@ -471,11 +486,14 @@ async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, b
             if not message.get("more_body", False):
                 if expected is not None and received != expected:
                     raise _shorter_than_declared()
-                if not chunks:
+                if buffer is None:
                     return chunk  # the usual case: the whole body in one message
-                chunks.append(chunk)
-                return b"".join(chunks)
-            chunks.append(chunk)
+                buffer += chunk
+                return bytes(buffer)
+            if buffer is None:
+                buffer = bytearray(chunk)
+            else:
+                buffer += chunk
         elif kind == "http.disconnect":
             raise ClientDisconnect()
 
@@ -483,7 +501,12 @@ async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, b
 def media_type_of(headers: list[tuple[bytes, bytes]]) -> str:
     """The body's media type from raw ASGI headers, lower-cased, without parameters ('' if none)."""
     raw = find_header(headers, b"content-type")
-    return parse_content_type(raw.decode("latin-1"))[0] if raw else ""
+    if not raw:
+        return ""
+    try:
+        return parse_content_type(raw.decode("latin-1"))[0]
+    except ParseError as exc:
+        raise HTTPException(400, f"Invalid Content-Type header: {exc}") from None
 
 
 def _expected_length(
@@ -494,7 +517,7 @@ def _expected_length(
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 18:
-        raise HTTPException(400, f"Invalid Content-Length header: {raw.decode('latin-1')!r}.")
+        raise HTTPException(400, f"Invalid Content-Length header: {raw.decode('latin-1')!r}.", _CLOSE)
     expected = int(raw)
     if limit is not None and expected > limit:
         raise _too_large(limit, limit_name)
@@ -506,8 +529,13 @@ def _counted(received: int, limit: int | None, expected: int | None, limit_name:
     if limit is not None and received > limit:
         raise _too_large(limit, limit_name)
     if expected is not None and received > expected:
-        raise HTTPException(400, "Request body is longer than its Content-Length.")
+        raise HTTPException(400, "Request body is longer than its Content-Length.", _CLOSE)
     return received
+
+
+# A body that disagrees with its own framing leaves the rest of the connection in doubt: what the
+# server reads next may be a request smuggled inside this one (RFC 9112 §6.3).
+_CLOSE = {"Connection": "close"}
 
 
 def _too_large(limit: int, limit_name: str = "max_body_size") -> HTTPException:
@@ -526,7 +554,7 @@ def _too_large(limit: int, limit_name: str = "max_body_size") -> HTTPException:
 
 
 def _shorter_than_declared() -> HTTPException:
-    return HTTPException(400, "Request body is shorter than its Content-Length.")
+    return HTTPException(400, "Request body is shorter than its Content-Length.", _CLOSE)
 
 
 def _timed_out(timeout: float) -> HTTPException:
@@ -558,6 +586,16 @@ async def _receive_by(receive: Receive, deadline: float, deadlines: ReadDeadline
         raise  # cancelled by someone else too: theirs wins
     finally:
         deadlines.leave(task)
+
+
+def checked_host(headers: list[tuple[bytes, bytes]], host: bytes) -> str:
+    """The Host header's value, or ``HTTPException`` 400 when it is not one valid ``host[:port]``."""
+    netloc = host.decode("latin-1")
+    if not is_valid_host(netloc):
+        raise HTTPException(400, f"Invalid Host header: {netloc[:100]!r}; expected host[:port] (RFC 9110 §7.2).")
+    if sum(1 for key, _ in headers if key == b"host") > 1:
+        raise HTTPException(400, "More than one Host header (RFC 9112 §3.2).")
+    return netloc
 
 
 class _Unset:

@@ -19,6 +19,7 @@ import anyio.to_thread
 import msgspec
 
 from ._body_errors import body_errors
+from ._json import JSON_DECODE_ERRORS, malformed_json
 from ._parsing import ParseError, find_header, parse_query_first
 from ._values import drop_blank, split_list_header
 from .background import BackgroundTasks
@@ -269,8 +270,8 @@ def _take_json_body(
         # Only now, on the error path, look for the body's other problems too.
         errors.extend(body_errors(plan.body_decoder.type, body, exc, ["body"]))
         return
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+    except JSON_DECODE_ERRORS as exc:
+        raise malformed_json(exc) from None
     if plan.body_embedded:
         for spec in plan.body_params:
             values[spec.name] = getattr(decoded, spec.key)

@@ -22,10 +22,10 @@ import os
 import re
 import stat
 from typing import Any
-from urllib.parse import quote
 
 import anyio.to_thread
 
+from ._locations import request_path_location
 from .exceptions import HTTPException
 from .requests import Request
 from .responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -154,16 +154,8 @@ def _inside(root: str, real: str) -> bool:
 
 
 def _slash_location(scope: Scope) -> str:
-    raw_path = scope.get("raw_path")
-    if isinstance(raw_path, (bytes, bytearray)):
-        # The client's own encoding, so the redirect names exactly what it asked for.
-        location = bytes(raw_path).decode("latin-1").split("?", 1)[0]
-    else:
-        location = quote(scope["path"])
-    # Never "//host/": a protocol-relative Location would send the browser to another site.
-    location = "/" + location.lstrip("/") + "/"
-    query = scope.get("query_string", b"")
-    return f"{location}?{query.decode('latin-1')}" if query else location
+    # The client's own path plus "/", never "//host/" (see covet._locations).
+    return request_path_location(scope, "/")
 
 
 def static_endpoint(files: StaticFiles) -> Any:

@@ -295,7 +295,7 @@ def test_twins_export_the_same_api() -> None:
     assert sorted(c_parsers.__all__) == sorted(py_parsers.__all__)
     assert sorted(c_router.__all__) == sorted(py_router.__all__)
     assert c_parsers.ParseError is py_parsers.ParseError
-    for limit in ("DEFAULT_MAX_FIELDS", "DEFAULT_MAX_COOKIES", "DEFAULT_MAX_ACCEPT"):
+    for limit in ("DEFAULT_MAX_FIELDS", "DEFAULT_MAX_COOKIES", "DEFAULT_MAX_ACCEPT", "DEFAULT_MAX_PARAMS", "DEFAULT_MAX_LENGTH"):
         assert getattr(c_parsers, limit) == getattr(py_parsers, limit), limit
     # covet.routing builds specs with one module's constants and feeds them to either matcher.
     assert (c_router.STATIC, c_router.PARAM, c_router.PATTERN, c_router.TAIL) == (
@@ -346,6 +346,12 @@ def test_generated_accept_headers_agree(raw: str, max_items: int) -> None:
 def test_generated_header_lists_agree(headers: list[Any], name: bytes) -> None:
     agree_find_header(lambda: headers, name)
     agree_find_header(lambda: iter(headers), name)
+
+
+@FAST
+@given(HEADERS)
+def test_generated_header_lists_frame_alike(headers: list[Any]) -> None:
+    agree("framing_error", headers)
 
 
 @FAST
@@ -685,6 +691,37 @@ def test_too_many_items_raise_the_same_parse_error() -> None:
         agree("parse_cookie_header", raw, limit)
     for raw, limit in [("a/b, c/d", 1), ("," * 64, 64), ("," * 63, 64), (",".join(["*/*"] * 1000), 64)]:
         agree("parse_accept", raw, limit)
+
+
+def test_quadratic_content_type_floods_refused_alike() -> None:
+    for raw in [
+        "application/json" + ";" * 1_000_000,
+        "a/b;" + ";" * 64,
+        "a/b;" + ";" * 65,
+        'a/b; x="' + ";" * 10_000,
+        "a/b; x=" + '""' * 64,
+        "a/b; x=" + '""' * 65,
+        'a/b; x="' + '\\"' * 3000 + '"',
+        "a/b; x=" + "y" * 8192,
+        "a/b; x=" + "y" * 8185,
+    ]:
+        agree("parse_content_type", raw)
+    for raw in ["," * 1_000_000, "text/html;" + "q" * 9000]:
+        agree("parse_accept", raw)
+    agree("parse_cookie_header", ";" * 1_000_000)
+
+
+def test_request_smuggling_framing_alike() -> None:
+    for headers in [
+        [(b"content-length", b"5"), (b"transfer-encoding", b"chunked")],
+        [(b"transfer-encoding", b"chunked"), (b"content-length", b"5")],
+        [(b"content-length", b"5"), (b"content-length", b"6")],
+        [(b"content-length", b"5"), (b"content-length", b"5")],
+        [(b"Content-Length", b"5"), (b"transfer-encoding", b"chunked")],
+        [],
+    ]:
+        agree("framing_error", headers)
+        agree_find_header(lambda items=headers: iter(items), b"content-length")
 
 
 def test_quoted_semicolons_and_backslashes_in_content_type_alike() -> None:
