@@ -32,7 +32,7 @@ from importlib import metadata
 from typing import Any
 
 from apps import FRAMEWORKS
-from apps._shared import Session
+from apps._shared import LEDGER
 from report import FLOOR, Row, inprocess_report, problems_report, spread_line, sweep_report
 from scenarios import (
     CHECKS,
@@ -290,7 +290,7 @@ async def ask(app: ASGIApp, scenario: Scenario) -> Answer:
             raise RuntimeError(f"unexpected ASGI message {message!r} after status={status!r}")
 
     before = SessionCount.now()
-    Session.last = None
+    LEDGER.last = None
     await app(scope_for(scenario), receiver(scenario), collect)
     if scenario.session:
         missing = session_problems(before)

@@ -27,11 +27,11 @@ from apps._shared import (
     INVALID_ITEM_BODY,
     ITEM,
     ITEM_BODY,
+    LEDGER,
     MAX_TAGS,
     MESSAGE,
     MISSING_REQUEST_ID,
     REQUEST_ID,
-    Session,
 )
 
 __all__ = [
@@ -235,20 +235,20 @@ def last_decoy_check(decoys: int) -> Scenario:
 
 @dataclass(frozen=True)
 class SessionCount:
-    """``Session``'s counters at one moment, to compare before and after one request."""
+    """``LEDGER``'s counters at one moment, to compare before and after one request."""
 
     opened: int
     closed: int
 
     @classmethod
     def now(cls) -> SessionCount:
-        return cls(Session.opened, Session.closed)
+        return cls(LEDGER.opened, LEDGER.closed)
 
 
 def session_problems(before: SessionCount) -> list[str]:
     """What is wrong with the ``Session`` work done since ``before`` (one ``deps`` request).
 
-    Call it right after the request has returned; ``Session.last`` must have been reset to None
+    Call it right after the request has returned; ``LEDGER.last`` must have been reset to None
     before it.
     """
     found: list[str] = []
@@ -257,8 +257,8 @@ def session_problems(before: SessionCount) -> list[str]:
         found.append(f"{after.opened - before.opened} sessions opened, expected 1")
     if after.closed - before.closed != after.opened - before.opened:
         found.append(f"{after.closed - before.closed} sessions closed after the request, expected 1")
-    if Session.last != (DEPS_USER, MAX_TAGS):
-        found.append(f"the session recorded {Session.last!r}, expected {(DEPS_USER, MAX_TAGS)!r}")
+    if LEDGER.last != (DEPS_USER, MAX_TAGS):
+        found.append(f"the session recorded {LEDGER.last!r}, expected {(DEPS_USER, MAX_TAGS)!r}")
     return found
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "DECOY_BODY",
     "DEPS_VALUE",
     "DEPS_USER",
+    "LEDGER",
     "MAX_TAGS",
     "MISSING_REQUEST_ID",
     "DYNAMIC_DECOYS",
@@ -42,6 +43,7 @@ __all__ = [
     "STATIC_DECOYS",
     "Item",
     "Session",
+    "SessionLedger",
     "current_user",
     "max_tags",
     "dynamic_decoy_prefixes",
@@ -126,35 +128,47 @@ MISSING_REQUEST_ID = {"detail": "missing x-request-id header"}
 # POST /items with three dependencies: a constant (max_tags), a per-request resource opened before
 # the handler and closed after it (a Session: a yield dependency where the framework has them,
 # try/finally where it does not), and current_user, which depends on the session and reads the
-# x-user request header. The handler records the item in the session. Session counts what
+# x-user request header. The handler records the item in the session. LEDGER counts what
 # happened, so that the checks can prove that all three ran and that the session was closed.
 DEPS_USER = "bench-user"
 MAX_TAGS = 10
 
 
-class Session:
-    """A per-request resource standing in for a database session.
+class SessionLedger:
+    """What ``Session`` objects did in this process: sessions opened and closed, and what the last
+    ``add`` saw (the session's user and the ``max_tags`` the handler passed), for the checks.
 
-    The class attributes count sessions opened and closed in this process and keep what the last
-    ``add`` saw (the session's user and the ``max_tags`` the handler was given), for the checks.
+    A separate object rather than class attributes of ``Session``: assigning a class attribute on
+    every request would invalidate CPython's attribute caches for ``Session`` each time, a cost no
+    real session has.
     """
+
+    __slots__ = ("closed", "last", "opened")
+
+    def __init__(self) -> None:
+        self.opened = 0
+        self.closed = 0
+        self.last: tuple[str, int] | None = None
+
+
+LEDGER = SessionLedger()
+
+
+class Session:
+    """A per-request resource standing in for a database session; it reports to ``LEDGER``."""
 
     __slots__ = ("user",)
 
-    opened = 0
-    closed = 0
-    last: tuple[str, int] | None = None
-
     def __init__(self) -> None:
-        Session.opened += 1
+        LEDGER.opened += 1
         self.user = ""
 
     def add(self, item: object, max_tags: int) -> None:
         """Record the item (nothing is stored; only who added it and with which limit)."""
-        Session.last = (self.user, max_tags)
+        LEDGER.last = (self.user, max_tags)
 
     def close(self) -> None:
-        Session.closed += 1
+        LEDGER.closed += 1
 
 
 async def max_tags() -> int:
