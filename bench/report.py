@@ -148,26 +148,25 @@ def targets_report(rows: Sequence[Row], scenarios: Sequence[str]) -> list[str]:
         ratios = [row.ratio(s) for s in scenarios]
         base_ratios = [row.ratio(s) for s in base]
         target = COMPILED_TARGET if row.compiled and row.name == "covet" else PURE_TARGET
-        if not base:
-            line = f"- {row.name}"
-        elif all(r is not None for r in base_ratios):
+        parts = []
+        if base and all(r is not None for r in base_ratios):
             geo = geo_mean([r for r in base_ratios if r is not None])
             verdict = "meets" if geo <= target else "misses"
-            line = f"- {row.name}: geo-mean{which} {geo:.2f}x of raw, {verdict} the target of at most {target:.1f}x"
-        else:
-            line = f"- {row.name}: geo-mean{which} n/a (a scenario is WRONG)"
+            parts.append(f"geo-mean{which} {geo:.2f}x of raw, {verdict} the target of at most {target:.1f}x")
+        elif base:
+            parts.append(f"geo-mean{which} n/a (a scenario is WRONG)")
         for scenario in scenarios:
             if scenario in REAL_APP and (mine := row.ratio(scenario)) is not None:
                 limit = REAL_APP[scenario][1]
                 verdict = "meets" if mine <= limit else "misses"
-                line += f"; {scenario} {mine:.2f}x, {verdict} at most {limit:.1f}x"
+                parts.append(f"{scenario} {mine:.2f}x, {verdict} at most {limit:.1f}x")
         faster = []
         for scenario, mine in zip(scenarios, ratios, strict=True):
             ahead = [p.name for p in peers if mine is not None and (r := p.ratio(scenario)) is not None and r < mine]
             if ahead:
                 faster.append(f"{scenario} ({', '.join(ahead)})")
-        line += "; faster peers: " + ("; ".join(faster) if faster else "none") + " (by ratio to raw)"
-        lines.append(line)
+        parts.append("faster peers: " + ("; ".join(faster) if faster else "none") + " (by ratio to raw)")
+        lines.append(f"- {row.name}: " + "; ".join(parts))
     return ["", "targets:", *lines] if lines else []
 
 
