@@ -314,6 +314,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--write", action="store_true", help="put the results first in bench/RESULTS.md")
     parser.add_argument(
+        "--label",
+        help="with --write, added to the section's heading, e.g. 'before issue 11': a section is replaced "
+        "only by a run with the same date, parts and label",
+    )
+    parser.add_argument(
         "--decoy-sweep",
         action="store_true",
         help="also time params with 100, 1,000 and 10,000 decoys and print the ratios",
@@ -413,7 +418,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = "\n".join([*header, "", *sections])
     print(body)
     if args.write:
-        write_results(f"{started:%Y-%m-%d} {args.part}{' + decoy sweep' if args.decoy_sweep else ''}", body)
+        label = f" ({args.label})" if args.label else ""
+        write_results(f"{started:%Y-%m-%d} {args.part}{' + decoy sweep' if args.decoy_sweep else ''}{label}", body)
         print(f"\nbench: wrote {RESULTS.relative_to(REPO)}", file=sys.stderr)
     return 0 if ok else 1
 
