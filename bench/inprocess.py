@@ -32,8 +32,18 @@ from importlib import metadata
 from typing import Any
 
 from apps import FRAMEWORKS
+from apps._shared import LEDGER
 from report import FLOOR, Row, inprocess_report, problems_report, spread_line, sweep_report
-from scenarios import CHECKS, SCENARIOS, Answer, Scenario, last_decoy_check, problems
+from scenarios import (
+    CHECKS,
+    SCENARIOS,
+    Answer,
+    Scenario,
+    SessionCount,
+    last_decoy_check,
+    problems,
+    session_problems,
+)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -55,10 +65,9 @@ _HEADERS: list[tuple[bytes, bytes]] = [
 
 def scope_for(scenario: Scenario) -> Scope:
     """Build the scope a server would send for ``scenario``; timed runs copy it per request."""
-    headers = _HEADERS
+    headers = [*_HEADERS, *scenario.headers]
     if scenario.body is not None:
-        headers = [
-            *_HEADERS,
+        headers += [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(scenario.body)).encode()),
         ]
@@ -110,6 +119,8 @@ class Contender:
     name: str
     decoys: int
     app: ASGIApp | None = None
+    #: the variant apps built by the module's factories (hooked_app, ...), by factory name
+    variants: dict[str, ASGIApp] = field(default_factory=dict)
     version: str = ""
     compiled: bool | None = None
     error: str | None = None
@@ -121,6 +132,13 @@ class Contender:
     def median(self, scenario: str) -> float | None:
         runs = self.samples.get(scenario)
         return statistics.median(runs) if runs else None
+
+    def app_for(self, scenario: Scenario) -> ASGIApp | None:
+        """The app that serves ``scenario``: ``app`` or the variant its factory built."""
+        return self.app if scenario.app == "app" else self.variants.get(scenario.app)
+
+    def all_apps(self) -> list[ASGIApp]:
+        return [app for app in (self.app, *self.variants.values()) if app is not None]
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -161,18 +179,22 @@ def _give_up(signum: int, frame: object) -> None:
     raise BuildTimeout
 
 
-def load(name: str, decoys: int, timeout: float = 0) -> Contender:
+def load(name: str, decoys: int, timeout: float = 0, factories: Sequence[str] = ()) -> Contender:
     """Build one framework's app with ``decoys`` dynamic decoys; a failure is recorded, not raised.
 
-    Some routers take minutes to compile 10,000 routes; with ``timeout`` a build that runs longer
-    is interrupted (SIGALRM) and recorded as an error, so the other decoy counts still get timed.
+    ``factories`` names the module's functions that build the variant apps some scenarios need
+    (``hooked_app`` ...); each is called once. Some routers take minutes to compile 10,000 routes;
+    with ``timeout`` a build that runs longer is interrupted (SIGALRM) and recorded as an error,
+    so the other decoy counts still get timed.
     """
     contender = Contender(name, decoys)
     framework = "covet" if name == COVET_PURE else name
     previous = signal.signal(signal.SIGALRM, _give_up)
     signal.setitimer(signal.ITIMER_REAL, max(timeout, 0))
     try:
-        contender.app = _fresh_module(FRAMEWORKS[framework], decoys).app
+        module = _fresh_module(FRAMEWORKS[framework], decoys)
+        contender.app = module.app
+        contender.variants = {factory: getattr(module, factory)() for factory in factories}
         signal.setitimer(signal.ITIMER_REAL, 0)
         if framework == "covet":
             contender.compiled = covet_is_compiled()
@@ -267,19 +289,38 @@ async def ask(app: ASGIApp, scenario: Scenario) -> Answer:
         else:
             raise RuntimeError(f"unexpected ASGI message {message!r} after status={status!r}")
 
+    before = SessionCount.now()
+    LEDGER.last = None
     await app(scope_for(scenario), receiver(scenario), collect)
+    if scenario.session:
+        missing = session_problems(before)
+        if missing:
+            raise SessionProblem("; ".join(missing))
     if status is not None and not done:
         raise RuntimeError("the response body never finished (more_body stayed true)")
     return Answer(status, headers, b"".join(chunks))
 
 
+class SessionProblem(Exception):
+    """The ``deps`` request did not open, use and close its ``Session`` as it should."""
+
+
 async def verify(contender: Contender, scenarios: Sequence[Scenario]) -> None:
-    """Record wrong answers per scenario (those are not timed) and failed untimed checks."""
+    """Record wrong answers per scenario (those are not timed) and failed untimed checks.
+
+    A check runs on the app it names when that app was built (the hooked app's check only when a
+    scenario needed the hooked app).
+    """
     assert contender.app is not None
     checks = (*CHECKS, last_decoy_check(contender.decoys))
     for scenario in (*scenarios, *checks):
+        app = contender.app_for(scenario)
+        if app is None:
+            continue
         try:
-            found = list(problems(scenario, await ask(contender.app, scenario)))
+            found = list(problems(scenario, await ask(app, scenario)))
+        except SessionProblem as exc:
+            found = [f"wrong session work: {exc}"]
         except Exception as exc:
             found = [f"raised {type(exc).__name__}: {exc}"]
         if not found:
@@ -332,13 +373,11 @@ async def measure(
     live = [c for c in contenders if c.app is not None and c.error is None]
     for contender in live:
         for scenario in scenarios:
-            if scenario.name in contender.wrong:
+            app = contender.app_for(scenario)
+            if scenario.name in contender.wrong or app is None:
                 continue
-            assert contender.app is not None
             try:
-                contender.number[scenario.name] = number or await calibrate(
-                    contender.app, scenario, min_time
-                )
+                contender.number[scenario.name] = number or await calibrate(app, scenario, min_time)
             except Exception as exc:
                 contender.wrong[scenario.name] = [
                     f"raised {type(exc).__name__}: {exc} while warming up"
@@ -351,11 +390,11 @@ async def measure(
         overhead.append(await time_batch(_null_app, _NULL, null_number) / null_number)
         for scenario in scenarios:
             for contender in live:
-                if scenario.name in contender.samples:
-                    assert contender.app is not None
+                app = contender.app_for(scenario)
+                if scenario.name in contender.samples and app is not None:
                     count = contender.number[scenario.name]
                     try:
-                        elapsed = await time_batch(contender.app, scenario, count)
+                        elapsed = await time_batch(app, scenario, count)
                     except Exception as exc:
                         contender.wrong[scenario.name] = [
                             f"raised {type(exc).__name__}: {exc} while timed"
@@ -487,19 +526,24 @@ async def run(args: argparse.Namespace) -> tuple[list[Contender], list[str], flo
         names = [s.name for s in SCENARIOS if not args.scenario or s.name in args.scenario]
         counts = [args.decoys]
     scenarios = [s for s in SCENARIOS if s.name in names]
-    contenders = [load(name, n, args.build_timeout) for n in counts for name in (FLOOR, *args.framework)]
+    factories = sorted({s.app for s in scenarios if s.app != "app"})
+    contenders = [
+        load(name, n, args.build_timeout, factories) for n in counts for name in (FLOOR, *args.framework)
+    ]
 
     lifespans: list[tuple[Contender, Lifespan]] = []
     for contender in contenders:
         if contender.app is None:
             continue
-        lifespan = Lifespan(contender.app)
-        failure = await lifespan.startup()
-        if failure is not None:
-            contender.error = f"lifespan startup failed: {failure}"
-            continue
-        lifespans.append((contender, lifespan))
-        await verify(contender, scenarios)
+        for app in contender.all_apps():
+            lifespan = Lifespan(app)
+            failure = await lifespan.startup()
+            if failure is not None:
+                contender.error = f"lifespan startup failed: {failure}"
+                break
+            lifespans.append((contender, lifespan))
+        else:
+            await verify(contender, scenarios)
 
     if not args.json:
         print(describe(contenders), flush=True)

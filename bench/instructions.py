@@ -4,6 +4,10 @@ Usage (inside the bench venv, from ``bench/``, with ``valgrind`` installed)::
 
     python instructions.py [--framework NAME ...] [--scenario NAME ...] [--requests N]
 
+The default scenarios are run.py's (``DEFAULT_SCENARIOS``: the five base ones and ``hooked``,
+``deps`` and ``stack``, which run on the app module's ``hooked_app()``, ``deps_app()`` and
+``stack_app()`` variants).
+
 Wall-clock time on a shared machine swings by 20-30% between runs; the number of instructions
 executed does not. For each (framework, scenario) pair this runs the in-process harness twice
 under ``valgrind --tool=callgrind``, once with no timed requests and once with ``N``, and prints
@@ -27,7 +31,7 @@ from collections.abc import Sequence
 
 from apps import FRAMEWORKS
 from inprocess import Lifespan, load, receiver, scope_for
-from scenarios import SCENARIOS
+from scenarios import DEFAULT_SCENARIOS, SCENARIOS
 
 DEFAULT_REQUESTS = 2000
 WARMUP = 200
@@ -38,11 +42,11 @@ async def _discard(message: dict[str, object]) -> None:
 
 
 async def _serve(framework: str, scenario_name: str, requests: int) -> None:
-    contender = load(framework, 100)
-    if contender.app is None:
-        raise SystemExit(f"{framework}: {contender.error}")
-    app = contender.app
     scenario = next(s for s in SCENARIOS if s.name == scenario_name)
+    contender = load(framework, 100, factories=() if scenario.app == "app" else (scenario.app,))
+    app = contender.app_for(scenario)
+    if contender.error is not None or app is None:
+        raise SystemExit(f"{framework}: {contender.error}")
     lifespan = Lifespan(app)
     failure = await lifespan.startup()
     if failure:
@@ -86,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("instructions.py needs valgrind (Debian: apt-get install -y valgrind)", file=sys.stderr)
         return 1
     frameworks = args.framework or ["raw", "covet"]
-    scenarios = args.scenario or ["plaintext", "json", "params", "post_items", "query"]
+    scenarios = args.scenario or list(DEFAULT_SCENARIOS)
     pure = " (pure Python)" if os.environ.get("COVET_NO_EXTENSIONS") else ""
     print(f"instructions per request, {args.requests} requests after {WARMUP} warm-up{pure}\n")
     print("| framework | " + " | ".join(scenarios) + " |")

@@ -36,8 +36,14 @@ DEFAULT_VENV = BENCH / ".venv"
 STAMP = ".bench-requirements"
 # The frameworks in report order; the raw floor is timed inside every framework's process.
 FRAMEWORKS = ("covet", "covet-pure", "starlette", "fastapi", "blacksheep", "falcon", "litestar")
-SCENARIOS = ("plaintext", "json", "params", "post_items", "query", "deps0", "deps3")
-DEFAULT_SCENARIOS = ("plaintext", "json", "params", "post_items", "query")
+SCENARIOS = (
+    "plaintext", "json", "params", "post_items", "query", "hooked", "deps", "stack", "deps0", "deps3",
+)  # fmt: skip
+# The same list as scenarios.DEFAULT_SCENARIOS (this part of run.py runs before msgspec is there).
+DEFAULT_SCENARIOS = ("plaintext", "json", "params", "post_items", "query", "hooked", "deps", "stack")
+# Scenarios served by a variant app built by a factory (hooked_app() ...): timed in-process only;
+# the over-server part serves each module's ``app`` and leaves them out.
+IN_PROCESS_ONLY = ("hooked", "deps", "stack")
 SWEEP = (100, 1_000, 10_000)
 PACKAGES = (
     "covet", "msgspec", "starlette", "fastapi", "pydantic", "blacksheep", "falcon", "litestar",
@@ -239,6 +245,10 @@ def run_server(args: argparse.Namespace, scenarios: Sequence[str]) -> tuple[str,
     missing = overserver.load_tool_problems(args.server_cpu, args.load_cpu)
     if missing:
         return "over-server benchmark not run: " + "; ".join(missing), False
+    skipped = [name for name in scenarios if name in IN_PROCESS_ONLY]
+    scenarios = [name for name in scenarios if name not in IN_PROCESS_ONLY]
+    if not scenarios:
+        return f"over-server benchmark not run: {', '.join(skipped)} are timed in-process only", True
     frameworks = [f for f in _frameworks(args) if f != "covet-pure" or args.covet_compiled is not False]
     runs = overserver.run_servers(
         args.server,
@@ -257,6 +267,7 @@ def run_server(args: argparse.Namespace, scenarios: Sequence[str]) -> tuple[str,
                 run.framework = "covet (not compiled)"
     labels = {server: overserver.server_label(server) for server in args.server}
     lines = [
+        *([f"{', '.join(skipped)}: timed in-process only, not over a server", ""] if skipped else []),
         f"wrk -t1 -c{args.connections} -d{args.duration}s --latency"
         + (f" after a {args.warmup} s warm-up" if args.warmup > 0 else ", no warm-up")
         + f"; server pinned to CPU {args.server_cpu}, wrk to CPU {args.load_cpu}",
@@ -302,6 +313,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="in-process timings, the over-server run with wrk, or both (default all)",
     )
     parser.add_argument("--write", action="store_true", help="put the results first in bench/RESULTS.md")
+    parser.add_argument(
+        "--label",
+        help="with --write, added to the section's heading, e.g. 'before issue 11': a section is replaced "
+        "only by a run with the same date, parts and label",
+    )
     parser.add_argument(
         "--decoy-sweep",
         action="store_true",
@@ -402,7 +418,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = "\n".join([*header, "", *sections])
     print(body)
     if args.write:
-        write_results(f"{started:%Y-%m-%d} {args.part}{' + decoy sweep' if args.decoy_sweep else ''}", body)
+        label = f" ({args.label})" if args.label else ""
+        write_results(f"{started:%Y-%m-%d} {args.part}{' + decoy sweep' if args.decoy_sweep else ''}{label}", body)
         print(f"\nbench: wrote {RESULTS.relative_to(REPO)}", file=sys.stderr)
     return 0 if ok else 1
 

@@ -4,18 +4,47 @@ An answer is checked before it is timed: a fast wrong answer is not a result. Me
 are compared without parameters (Starlette adds ``; charset=utf-8`` to text, covet may too),
 JSON bodies are compared after decoding (whitespace is the framework's business, but
 ``"42"`` for ``42`` is a wrong answer), and a ``content-length``, when sent, must be right.
+
+The ``hooked``, ``deps`` and ``stack`` scenarios run on variants of each framework's app, built by
+the factory the scenario names (``hooked_app``, ``deps_app``, ``stack_app`` in every app module).
+Their answers are checked further: ``stack`` must carry the three middleware headers, ``deps``
+must have opened, used and closed one ``Session`` with the right user and constant, and the
+``hooked`` app must refuse a request without ``x-request-id`` (a check, not timed).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from apps._shared import DECOY_BODY, DEPS_VALUE, INVALID_ITEM_BODY, ITEM, ITEM_BODY, MESSAGE
+from apps._shared import (
+    DECOY_BODY,
+    DEPS_USER,
+    DEPS_VALUE,
+    INVALID_ITEM_BODY,
+    ITEM,
+    ITEM_BODY,
+    LEDGER,
+    MAX_TAGS,
+    MESSAGE,
+    MISSING_REQUEST_ID,
+    REQUEST_ID,
+)
 
-__all__ = ["CHECKS", "SCENARIOS", "Answer", "Scenario", "last_decoy_check", "problems"]
+__all__ = [
+    "CHECKS",
+    "DEFAULT_SCENARIOS",
+    "SCENARIOS",
+    "Answer",
+    "Scenario",
+    "SessionCount",
+    "last_decoy_check",
+    "problems",
+    "session_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -23,7 +52,10 @@ class Scenario:
     """One request and its expected answer: ``status``, and exact ``text`` or decoded ``json``.
 
     ``body``, when given, is sent as ``application/json`` through ``receive``; ``query`` is the
-    raw query string.
+    raw query string; ``headers`` are sent after the common ones. ``app`` names the app: ``"app"``
+    is the module's ``app``, anything else a factory in the module that builds the variant.
+    ``expect_headers`` maps a response header to a regular expression its value must match in
+    full. ``session`` says that the request must open, use and close one ``Session``.
     """
 
     name: str
@@ -36,6 +68,10 @@ class Scenario:
     query: str = ""
     body: bytes | None = None
     status: int = 200
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    app: str = "app"
+    expect_headers: tuple[tuple[bytes, str], ...] = ()
+    session: bool = False
 
     @property
     def target(self) -> str:
@@ -107,6 +143,53 @@ SCENARIOS: tuple[Scenario, ...] = (
         "application/json",
         json={"v": DEPS_VALUE},
     ),
+    Scenario(
+        "hooked",
+        "/users/42/posts/hello-world",
+        "params behind one before-request hook that reads x-request-id onto the request state",
+        "application/json",
+        json={"user_id": 42, "slug": "hello-world"},
+        headers=((b"x-request-id", REQUEST_ID.encode()),),
+        app="hooked_app",
+    ),
+    Scenario(
+        "deps",
+        "/items",
+        "post_items with three dependencies: a constant, a yield (session), one on it reading x-user",
+        "application/json",
+        json=ITEM,
+        method="POST",
+        body=ITEM_BODY,
+        status=201,
+        headers=((b"x-user", DEPS_USER.encode()),),
+        app="deps_app",
+        session=True,
+    ),
+    Scenario(
+        "stack",
+        "/json",
+        "json behind three pure-ASGI middleware, each adding a response header",
+        "application/json",
+        json={"message": MESSAGE},
+        app="stack_app",
+        expect_headers=(
+            (b"x-request-id", r"[0-9a-f]+-[0-9]+"),
+            (b"server-timing", r"app;dur=[0-9]+\.[0-9]{3}"),
+            (b"access-control-allow-origin", r"\*"),
+        ),
+    ),
+)
+
+# What bench/run.py and bench/instructions.py run when no scenario is named.
+DEFAULT_SCENARIOS: tuple[str, ...] = (
+    "plaintext",
+    "json",
+    "params",
+    "post_items",
+    "query",
+    "hooked",
+    "deps",
+    "stack",
 )
 
 # Not timed. The decoy checks prove every app really registered the routes the params scenario
@@ -132,12 +215,51 @@ CHECKS: tuple[Scenario, ...] = (
         query="a=one&b=x&c=true",
         status=422,
     ),
+    # Only checked on the apps the scenarios that need them have built.
+    Scenario(
+        "hook refuses",
+        "/users/42/posts/hello-world",
+        "",
+        "application/json",
+        json=MISSING_REQUEST_ID,
+        status=400,
+        app="hooked_app",
+    ),
 )
 
 
 def last_decoy_check(decoys: int) -> Scenario:
     """The last of ``decoys`` dynamic decoys: it proves the app registered all of them."""
     return Scenario("last decoy", f"/decoy{decoys - 1}/a/items/b", "", "text/plain", text=DECOY_BODY)
+
+
+@dataclass(frozen=True)
+class SessionCount:
+    """``LEDGER``'s counters at one moment, to compare before and after one request."""
+
+    opened: int
+    closed: int
+
+    @classmethod
+    def now(cls) -> SessionCount:
+        return cls(LEDGER.opened, LEDGER.closed)
+
+
+def session_problems(before: SessionCount) -> list[str]:
+    """What is wrong with the ``Session`` work done since ``before`` (one ``deps`` request).
+
+    Call it right after the request has returned; ``LEDGER.last`` must have been reset to None
+    before it.
+    """
+    found: list[str] = []
+    after = SessionCount.now()
+    if after.opened - before.opened != 1:
+        found.append(f"{after.opened - before.opened} sessions opened, expected 1")
+    if after.closed - before.closed != after.opened - before.opened:
+        found.append(f"{after.closed - before.closed} sessions closed after the request, expected 1")
+    if LEDGER.last != (DEPS_USER, MAX_TAGS):
+        found.append(f"the session recorded {LEDGER.last!r}, expected {(DEPS_USER, MAX_TAGS)!r}")
+    return found
 
 
 def problems(scenario: Scenario, answer: Answer) -> Sequence[str]:
@@ -162,6 +284,12 @@ def problems(scenario: Scenario, answer: Answer) -> Sequence[str]:
         else:
             if decoded != scenario.json or not _same_types(decoded, scenario.json):
                 found.append(f"body {answer.body!r}, expected JSON {scenario.json!r}")
+    for name, pattern in scenario.expect_headers:
+        value = answer.header(name)
+        if value is None:
+            found.append(f"no {name.decode()} header")
+        elif re.fullmatch(pattern, value.decode("latin-1")) is None:
+            found.append(f"{name.decode()} {value!r} does not match {pattern!r}")
     return found
 
 

@@ -6,6 +6,14 @@ handler turns those into ``422``, as the other apps answer. The body is decoded 
 msgspec into ``Item`` (422 when invalid, 400 when not JSON at all), like the Starlette app does.
 Dict answers go through ``resp.media`` with Falcon's default JSON handler, and the dependencies
 of ``/deps3`` are nested awaits.
+
+The variants are the same routes on another ``falcon.asgi.App``: ``hooked_app()`` adds a
+middleware component whose ``process_request`` (Falcon's before-request hook, run before
+routing) reads ``x-request-id`` onto ``req.context`` and, without it, answers 400 and sets
+``resp.complete`` to skip the rest. Falcon has no dependency injection, so ``deps_app()``'s
+``POST /items`` resource calls the three dependencies and closes the session in ``finally``.
+Falcon's middleware components are not ASGI middleware, so ``stack_app()`` wraps the app in the
+three pure-ASGI middleware.
 """
 
 from __future__ import annotations
@@ -16,16 +24,21 @@ import falcon
 import falcon.asgi
 import msgspec
 
+from apps._middleware import wrap
 from apps._shared import (
     DECOY_BODY,
     MESSAGE,
+    MISSING_REQUEST_ID,
     Item,
+    Session,
+    current_user,
     dynamic_decoy_prefixes,
+    max_tags,
     nested_dependencies,
     static_decoy_paths,
 )
 
-__all__ = ["app"]
+__all__ = ["app", "deps_app", "hooked_app", "stack_app"]
 
 _encode_json = msgspec.json.Encoder().encode
 _decode_item = msgspec.json.Decoder(Item).decode
@@ -72,6 +85,31 @@ class Items:
         resp.data = _encode_json(item)
 
 
+class ItemsDeps:
+    async def on_post(self, req: Request, resp: Response) -> None:
+        if (req.content_type or "").partition(";")[0].strip().lower() != "application/json":
+            _error(resp, 415, "expected application/json")
+            return
+        try:
+            item = _decode_item(await req.bounded_stream.read())
+        except msgspec.ValidationError as exc:
+            _error(resp, 422, str(exc))
+            return
+        except msgspec.DecodeError as exc:
+            _error(resp, 400, str(exc))
+            return
+        limit = await max_tags()
+        session = Session()
+        try:
+            await current_user(session, req.get_header("x-user", default=""))
+            session.add(item, limit)
+            resp.status = 201
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = _encode_json(item)
+        finally:
+            session.close()
+
+
 class Query:
     async def on_get(self, req: Request, resp: Response) -> None:
         a = req.get_param_as_int("a", required=True)
@@ -113,17 +151,48 @@ async def invalid_param(req: Request, resp: Response, exc: Exception, params: di
     _error(resp, 422, str(exc))
 
 
-app = falcon.asgi.App()
-app.add_error_handler(falcon.HTTPInvalidParam, invalid_param)
-app.add_error_handler(falcon.HTTPMissingParam, invalid_param)
-app.add_route("/plaintext", Plaintext())
-app.add_route("/json", Json())
-app.add_route("/items", Items())
-app.add_route("/query", Query())
-app.add_route("/deps0", Deps0())
-app.add_route("/deps3", Deps3())
-for _path in static_decoy_paths():
-    app.add_route(_path, StaticDecoy())
-for _prefix in dynamic_decoy_prefixes():
-    app.add_route(f"{_prefix}/{{x}}/items/{{y}}", DynamicDecoy())
-app.add_route("/users/{user_id:int}/posts/{slug}", UserPost())
+class RequireRequestId:
+    """The before-request hook: a middleware component with ``process_request``."""
+
+    async def process_request(self, req: Request, resp: Response) -> None:
+        request_id = req.get_header("x-request-id")
+        if request_id is None:
+            resp.status = 400
+            resp.media = MISSING_REQUEST_ID
+            resp.complete = True
+            return
+        req.context.request_id = request_id
+
+
+def build(*, items: object = None, hook: bool = False) -> falcon.asgi.App:
+    """The bench routes on a new app; the arguments make the variants."""
+    app = falcon.asgi.App(middleware=[RequireRequestId()] if hook else None)
+    app.add_error_handler(falcon.HTTPInvalidParam, invalid_param)
+    app.add_error_handler(falcon.HTTPMissingParam, invalid_param)
+    app.add_route("/plaintext", Plaintext())
+    app.add_route("/json", Json())
+    app.add_route("/items", items or Items())
+    app.add_route("/query", Query())
+    app.add_route("/deps0", Deps0())
+    app.add_route("/deps3", Deps3())
+    for path in static_decoy_paths():
+        app.add_route(path, StaticDecoy())
+    for prefix in dynamic_decoy_prefixes():
+        app.add_route(f"{prefix}/{{x}}/items/{{y}}", DynamicDecoy())
+    app.add_route("/users/{user_id:int}/posts/{slug}", UserPost())
+    return app
+
+
+app = build()
+
+
+def hooked_app() -> falcon.asgi.App:
+    return build(hook=True)
+
+
+def deps_app() -> falcon.asgi.App:
+    return build(items=ItemsDeps())
+
+
+def stack_app() -> Any:
+    return wrap(build())

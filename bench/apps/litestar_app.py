@@ -5,43 +5,59 @@ natively), query parameters are typed function parameters, and ``/deps3`` uses t
 dependencies, each taking the one before. Litestar answers ``400`` for data that does not
 validate; an exception handler for its ``ValidationException`` answers ``422`` as the other apps
 do. The OpenAPI routes are off, as for FastAPI and covet.
+
+The variants are the same routes on another ``Litestar``: ``hooked_app()`` passes
+``before_request=`` (it reads ``x-request-id`` onto ``request.state`` and returns a 400 response
+without it), ``deps_app()`` gives ``POST /items`` three ``Provide`` dependencies: a constant, a
+generator (the session; Litestar closes it once the handler has returned, before the response is
+sent) and one on the generator that reads ``x-user`` through ``Parameter(header=...)``;
+``stack_app()`` passes the three pure-ASGI middleware as ``middleware=[...]`` (Litestar applies
+them around each route's handler, after routing).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Annotated, Any
 
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import Parameter
 
-from apps._shared import DECOY_BODY, MESSAGE, Item, dynamic_decoy_prefixes, static_decoy_paths
+from apps._middleware import STACK
+from apps._shared import (
+    DECOY_BODY,
+    MESSAGE,
+    MISSING_REQUEST_ID,
+    Item,
+    Session,
+    current_user,
+    dynamic_decoy_prefixes,
+    max_tags,
+    static_decoy_paths,
+)
 
-__all__ = ["app"]
+__all__ = ["app", "deps_app", "hooked_app", "stack_app"]
 
 
-@get("/plaintext", media_type=MediaType.TEXT)
 async def plaintext() -> str:
     return MESSAGE
 
 
-@get("/json")
 async def json() -> dict[str, Any]:
     return {"message": MESSAGE}
 
 
-@post("/items", status_code=201)
 async def post_item(data: Item) -> Item:
     return data
 
 
-@get("/query")
 async def query(a: int, b: str, c: bool) -> dict[str, Any]:
     return {"a": a, "b": b, "c": c}
 
 
-@get("/deps0")
 async def deps0() -> dict[str, Any]:
     v = 1
     v += 1
@@ -61,10 +77,6 @@ async def dep3(d2: int) -> int:
     return d2 + 1
 
 
-@get(
-    "/deps3",
-    dependencies={"d1": Provide(dep1), "d2": Provide(dep2), "d3": Provide(dep3)},
-)
 async def deps3(d3: int) -> dict[str, Any]:
     return {"v": d3}
 
@@ -77,7 +89,6 @@ async def dynamic_decoy(x: str, y: str) -> str:
     return DECOY_BODY
 
 
-@get("/users/{user_id:int}/posts/{slug:str}")
 async def user_post(user_id: int, slug: str) -> dict[str, Any]:
     return {"user_id": user_id, "slug": slug}
 
@@ -87,22 +98,94 @@ def invalid_input(request: Request[Any, Any, Any], exc: ValidationException) -> 
     return Response({"detail": exc.detail, "extra": exc.extra}, status_code=422)
 
 
-# Litestar binds a handler object to one set of paths, so every decoy gets its own handler.
-_handlers: list[HTTPRouteHandler] = [plaintext, json, post_item, query, deps0, deps3]
-_handlers += [
-    get(path, media_type=MediaType.TEXT, name=f"static_decoy{i}")(static_decoy)
-    for i, path in enumerate(static_decoy_paths())
-]
-_handlers += [
-    get(f"{prefix}/{{x:str}}/items/{{y:str}}", media_type=MediaType.TEXT, name=f"dynamic_decoy{i}")(
-        dynamic_decoy
-    )
-    for i, prefix in enumerate(dynamic_decoy_prefixes())
-]
-_handlers.append(user_post)
+# -- deps: three dependencies on POST /items ------------------------------------------------------
 
-app = Litestar(
-    route_handlers=_handlers,
-    openapi_config=None,
-    exception_handlers={ValidationException: invalid_input},
-)
+
+async def get_session() -> AsyncIterator[Session]:
+    session = Session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+async def get_user(session: Session, x_user: Annotated[str, Parameter(header="x-user")]) -> str:
+    return await current_user(session, x_user)
+
+
+async def post_item_deps(data: Item, limit: int, session: Session, user: str) -> Item:
+    session.add(data, limit)
+    return data
+
+
+def _items_deps_handler() -> HTTPRouteHandler:
+    dependencies = {"limit": Provide(max_tags), "session": Provide(get_session), "user": Provide(get_user)}
+    return post("/items", status_code=201, dependencies=dependencies)(post_item_deps)
+
+
+# -- hooked: before_request ---------------------------------------------------------------------------
+
+
+async def require_request_id(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    request_id = request.headers.get("x-request-id")
+    if request_id is None:
+        return Response(MISSING_REQUEST_ID, status_code=400)
+    request.state.request_id = request_id
+    return None
+
+
+def build(
+    *,
+    items: Callable[[], HTTPRouteHandler] = lambda: post("/items", status_code=201)(post_item),
+    middleware: Sequence[Any] = (),
+    hook: bool = False,
+) -> Litestar:
+    """The bench routes on a new app; the arguments make the variants.
+
+    Litestar binds a handler object to one set of paths and one app, so every call makes new
+    handler objects, and every decoy gets its own.
+    """
+    handlers: list[HTTPRouteHandler] = [
+        get("/plaintext", media_type=MediaType.TEXT)(plaintext),
+        get("/json")(json),
+        items(),
+        get("/query")(query),
+        get("/deps0")(deps0),
+        get(
+            "/deps3",
+            dependencies={"d1": Provide(dep1), "d2": Provide(dep2), "d3": Provide(dep3)},
+        )(deps3),
+    ]
+    handlers += [
+        get(path, media_type=MediaType.TEXT, name=f"static_decoy{i}")(static_decoy)
+        for i, path in enumerate(static_decoy_paths())
+    ]
+    handlers += [
+        get(f"{prefix}/{{x:str}}/items/{{y:str}}", media_type=MediaType.TEXT, name=f"dynamic_decoy{i}")(
+            dynamic_decoy
+        )
+        for i, prefix in enumerate(dynamic_decoy_prefixes())
+    ]
+    handlers.append(get("/users/{user_id:int}/posts/{slug:str}")(user_post))
+    return Litestar(
+        route_handlers=handlers,
+        openapi_config=None,
+        exception_handlers={ValidationException: invalid_input},
+        before_request=require_request_id if hook else None,
+        middleware=list(middleware),
+    )
+
+
+app = build()
+
+
+def hooked_app() -> Litestar:
+    return build(hook=True)
+
+
+def deps_app() -> Litestar:
+    return build(items=_items_deps_handler)
+
+
+def stack_app() -> Litestar:
+    return build(middleware=STACK)

@@ -8,6 +8,12 @@ so the floor includes real encoding rather than a precomputed byte string. Handl
 their handlers too. Bodies are read from ``receive``, checked to be JSON and decoded and
 validated by msgspec into ``Item``; query values are split by hand and converted by hand.
 A bad body or query value gets 422, a malformed JSON body 400.
+
+The variants do the extra work inline: ``hooked_app()`` calls the hook as a plain function after
+routing, as a framework runs a before-request hook for a matched route (``x-request-id`` read
+from the headers into ``scope["state"]``, 400 without it); ``deps_app()`` serves ``POST /items``
+with the three dependencies as plain calls and the session closed in ``finally``;
+``stack_app()`` wraps ``app`` in the three middleware of ``apps._middleware``.
 """
 
 from __future__ import annotations
@@ -19,22 +25,28 @@ from urllib.parse import unquote_plus
 
 import msgspec
 
+from apps._middleware import wrap
 from apps._shared import (
     DECOY_BODY,
     MESSAGE,
+    MISSING_REQUEST_ID,
     Item,
+    Session,
+    current_user,
     dynamic_decoy_prefixes,
+    max_tags,
     nested_dependencies,
     query_bool,
     static_decoy_paths,
 )
 
-__all__ = ["app"]
+__all__ = ["app", "deps_app", "hooked_app", "stack_app"]
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # A handler gets the scope, receive and the matched path parameters, and returns
 # (status, content type, body).
 Handler = Callable[[Scope, Receive, dict[str, Any]], Awaitable[tuple[int, bytes, bytes]]]
@@ -198,3 +210,89 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     status, content_type, body = await handler(scope, receive, params)
     await _respond(send, status, content_type, body)
+
+
+# -- the variants -------------------------------------------------------------------------------
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _require_request_id(scope: Scope) -> tuple[int, bytes, bytes] | None:
+    # The before-request hook: None to go on, or the response that refuses the request.
+    request_id = _header(scope, b"x-request-id")
+    if request_id is None:
+        return 400, _JSON, _encode_json(MISSING_REQUEST_ID)
+    scope.setdefault("state", {})["request_id"] = request_id.decode("latin-1")
+    return None
+
+
+async def _post_item_deps(scope: Scope, receive: Receive, params: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    if not _is_json(scope):
+        return _error(415, "expected application/json")
+    try:
+        item = _decode_item(await _read_body(receive))
+    except msgspec.ValidationError as exc:
+        return _error(422, str(exc))
+    except msgspec.DecodeError as exc:
+        return _error(400, str(exc))
+    limit = await max_tags()
+    session = Session()
+    try:
+        await current_user(session, (_header(scope, b"x-user") or b"").decode("latin-1"))
+        session.add(item, limit)
+        return 201, _JSON, _encode_json(item)
+    finally:
+        session.close()
+
+
+def _application(static: dict[str, Route], hook: bool) -> ASGIApp:
+    # app's dispatch again, over another static table and with the hook called inline.
+    async def variant(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)  # lifespan
+            return
+        path = scope["path"]
+        route = static.get(path)
+        params: dict[str, Any] = {}
+        if route is None:
+            for pattern, candidate in _DYNAMIC.get(path[1:].partition("/")[0], ()):
+                match = pattern.fullmatch(path)
+                if match is not None:
+                    route, params = candidate, match.groupdict()
+                    break
+            else:
+                await _respond(send, 404, _TEXT, b"Not Found")
+                return
+        method, handler = route
+        if scope["method"] != method:
+            await _respond(send, 405, _TEXT, b"Method Not Allowed")
+            return
+        if hook:
+            refused = _require_request_id(scope)
+            if refused is not None:
+                await _respond(send, *refused)
+                return
+        status, content_type, body = await handler(scope, receive, params)
+        await _respond(send, status, content_type, body)
+
+    return variant
+
+
+def hooked_app() -> ASGIApp:
+    """``app`` with the before-request hook called for every matched route."""
+    return _application(_STATIC, hook=True)
+
+
+def deps_app() -> ASGIApp:
+    """``app`` with ``POST /items`` taking the three dependencies."""
+    return _application({**_STATIC, "/items": ("POST", _post_item_deps)}, hook=False)
+
+
+def stack_app() -> ASGIApp:
+    """``app`` wrapped in the three pure-ASGI middleware."""
+    return wrap(app)
