@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from .exceptions import RequestValidationError
 from .globals import RequestBox, request_of
-from .params import CALL_BODY, CALL_EXTRACT, CALL_PATH, CALL_SIMPLE, EndpointPlan
+from .params import CALL_BODY, CALL_EXTRACT, CALL_PATH, CALL_RESOLVE, CALL_SIMPLE, EndpointPlan
 from .requests import read_body
-from .resolution import RequestContext, extract, resolve
+from .resolution import RequestContext, extract, resolve, resolve_into
 from .responses import Response, json_body, json_headers, other_response, to_response
 from .types import Message, Send
 
@@ -202,12 +203,39 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
         if uses_request:
             return lambda box, ctx, target: func(**extract(plan, box[1], request_of(box)))
         return lambda box, ctx, target: func(**extract(plan, box[1]))
-    arguments = _arguments_step(plan, uses_request)
+    if mode != CALL_RESOLVE:
+        arguments = _arguments_step(plan, uses_request)
 
-    async def call(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
-        return await func(**await arguments(box, ctx))
+        async def call(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
+            return await func(**await arguments(box, ctx))
 
-    return call
+        return call
+    reads_body, reads_form = _reads(plan)
+
+    async def call_resolved(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
+        # Full resolution in one coroutine: the body first, then dependencies and values.
+        request = request_of(box)
+        if reads_body:
+            await request.body()
+        elif reads_form:
+            await request.form()
+        errors: list[dict[str, Any]] = []
+        kwargs = await resolve_into(plan, request, ctx, errors)
+        if errors:
+            raise RequestValidationError(errors)
+        return await func(**kwargs)
+
+    return call_resolved
+
+
+def _reads(plan: EndpointPlan) -> tuple[bool, bool]:
+    """Whether resolving ``plan`` reads a JSON body, or a form (the handler's or a dependency's).
+
+    Either is read before any dependency runs, so a dependency holding a resource (a database
+    connection) does not hold it while a slow client sends.
+    """
+    plans = list(plan.iter_plans())
+    return any(each.body_params for each in plans), any(each.has_form for each in plans)
 
 
 def _arguments_step(
@@ -229,11 +257,7 @@ def _arguments_step(
         return request_values
     if mode == CALL_BODY:
         return functools.partial(_json_body_via_request if uses_request else _json_body_from_scope, plan)
-    # Full resolution. The body (a JSON body, a form) is read before any dependency runs, so a
-    # dependency holding a resource (a database connection) is not held while a slow client sends.
-    plans = list(plan.iter_plans())
-    reads_body = any(each.body_params for each in plans)
-    reads_form = any(each.has_form for each in plans)
+    reads_body, reads_form = _reads(plan)
 
     async def resolved(box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
         request = request_of(box)

@@ -49,7 +49,7 @@ from .types import Scope
 if TYPE_CHECKING:
     from .app import Covet
 
-__all__ = ["RequestContext", "resolve", "extract", "AppDependencies"]
+__all__ = ["RequestContext", "resolve", "resolve_into", "extract", "AppDependencies"]
 
 _LOC_NAMES = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie", BODY: "body", FORM: "body", FILE: "body"}
 
@@ -187,7 +187,7 @@ async def resolve(plan: EndpointPlan, connection: HTTPConnection, ctx: RequestCo
         for spec in plan.params:
             values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     else:
-        values = await _resolve_into(plan, connection, ctx, errors)
+        values = await resolve_into(plan, connection, ctx, errors)
     if errors:
         raise RequestValidationError(errors)
     return values
@@ -354,9 +354,13 @@ def _extract_into(
     return values
 
 
-async def _resolve_into(
+async def resolve_into(
     plan: EndpointPlan, connection: HTTPConnection, ctx: RequestContext | None, errors: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """The keyword arguments for ``plan.func``, each problem appended to ``errors`` (none raised).
+
+    For callers that raise :class:`RequestValidationError` themselves; :func:`resolve` does.
+    """
     # Body and form parameters exist only on http routes, whose connection is a Request.
     request: Request = connection  # type: ignore[assignment]
     # Errors are listed in this order: route dependencies, request data (path, query, headers,
@@ -433,10 +437,13 @@ async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list
         for spec in dep.params:
             kwargs[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     else:
-        kwargs = await _resolve_into(dep, ctx.connection, ctx, errors)
+        kwargs = await resolve_into(dep, ctx.connection, ctx, errors)
     if len(errors) > before:
         return None
-    value = await _invoke(dep, func, kwargs, ctx)
+    if dep.is_async and not dep.is_generator:
+        value = await func(**kwargs)  # the usual dependency, called here: one coroutine fewer
+    else:
+        value = await _invoke(dep, func, kwargs, ctx)
     if dep.use_cache:
         cache[func] = value
     return value
