@@ -592,3 +592,59 @@ def test_router_keeps_websocket_routes_apart_from_http_routes() -> None:
     assert router.resolve("GET", "/page", "websocket")[0] == NOT_FOUND
     with pytest.raises(ValueError, match="scope types"):
         Route("/x", page, methods=["GET"], name="x", scope_type="lifespan")
+
+
+# --- yield dependencies that misbehave --------------------------------------------------------------
+
+
+def test_dependency_that_yields_twice_is_an_error_not_a_hang() -> None:
+    app = Covet()
+
+    async def twice() -> AsyncIterator[int]:
+        yield 1
+        yield 2
+
+    @app.get("/")
+    async def index(value: Annotated[int, Depends(twice, scope="function")]) -> dict[str, int]:
+        return {"value": value}
+
+    with pytest.raises(RuntimeError, match="yielded more than once"):
+        TestClient(app).get("/")
+
+
+def test_dependency_that_never_yields_is_an_error_naming_it() -> None:
+    app = Covet()
+
+    def never() -> Iterator[int]:
+        return
+        yield 1  # pragma: no cover
+
+    @app.get("/")
+    async def index(value: Annotated[int, Depends(never)]) -> dict[str, int]:
+        return {"value": value}  # pragma: no cover
+
+    with pytest.raises(RuntimeError, match="did not yield"):
+        TestClient(app).get("/")
+
+
+def test_sync_generator_teardown_sees_the_handler_exception() -> None:
+    events: list[str] = []
+    app = Covet()
+
+    def resource() -> Iterator[str]:
+        try:
+            yield "r"
+        except LookupError as exc:
+            events.append(f"rolled back after {exc}")
+            raise
+
+    @app.get("/")
+    def index(r: Annotated[str, Depends(resource)]) -> dict[str, str]:
+        raise LookupError("missing")
+
+    @app.errorhandler(LookupError)
+    async def missing(exc: LookupError) -> Any:
+        return {"detail": str(exc)}, 404
+
+    assert TestClient(app).get("/").status_code == 404
+    assert events == ["rolled back after missing"]
