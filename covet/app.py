@@ -138,6 +138,7 @@ class Covet(Scaffold):
         # routing answers by itself, the app's body limits, whether _serve renders 500s.
         self._stack: ASGIApp | None = None
         self._routing_runners: dict[int, Runner] = {}
+        self._resolve = self.router.http.resolve
         self._body_limits = BodyLimits(self.max_body_size, self.form_limits, self.body_timeout)
         self._renders_errors = True
         if openapi_url is not None:
@@ -387,7 +388,7 @@ class Covet(Scaffold):
         if root and path.startswith(root):
             # The app's own routes are relative to where it is mounted; its bare mount point is "/".
             path = path[len(root) :] or "/"
-        kind, target, params = self.router.http.resolve(scope["method"], path)
+        kind, target, params = self._resolve(scope["method"], path)
         if kind == FOUND:
             scope["path_params"] = params
             scope["route"] = target
@@ -432,6 +433,7 @@ class Covet(Scaffold):
         called, its body limits) is decided here, once per route.
         """
         self._body_limits = BodyLimits(self.max_body_size, self.form_limits, self.body_timeout)
+        self._resolve = self.router.http.resolve
         for route in self.router.routes:
             if route.body_limits is None:
                 route.body_limits = self._body_limits

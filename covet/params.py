@@ -800,7 +800,7 @@ def _with_marker(annotation: Any, marker: Param, where: str) -> Any:
     try:
         meta = msgspec.Meta(**marker.meta)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{where}: {marker!r} has invalid constraints {marker.meta}: {exc}.") from None
+        raise TypeError(f"{where}: {marker!r} has invalid constraints {marker.meta}: {sentence(exc)}") from None
     constrained = _add_meta(annotation, meta)
     try:
         msgspec.inspect.type_info(constrained)

@@ -203,6 +203,19 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
         if uses_request:
             return lambda box, ctx, target: func(**extract(plan, box[1], request_of(box)))
         return lambda box, ctx, target: func(**extract(plan, box[1]))
+    if mode == CALL_BODY:
+        if uses_request:
+
+            async def call_with_body(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
+                request = request_of(box)
+                return await func(**extract(plan, box[1], request, await request.body()))
+
+            return call_with_body
+
+        async def call_with_body_from_scope(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
+            return await func(**await _json_body_from_scope(plan, box, ctx))
+
+        return call_with_body_from_scope
     if mode != CALL_RESOLVE:
         arguments = _arguments_step(plan, uses_request)
 
@@ -330,10 +343,19 @@ def _direct_runner(app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[S
                     response = other_response(result, status_code, encode)
         except Exception as exc:
             response = await app.handle_exception(exc, request_of(box), chain)
-        if body is None:
-            await send_response(response, box)
-            return
         send = box[3]
+        if body is None:
+            if type(response).__call__ is not _send_whole:
+                await send_response(response, box)
+                return
+            # send_response's whole-body case, written out: one coroutine fewer on the path most
+            # requests take (measured: 1.2k instructions of 32k for a PlainTextResponse).
+            box[6] = True
+            await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers[:]})
+            await send({"type": "http.response.body", "body": b"" if box[1]["method"] == "HEAD" else response.body})
+            if response.background is not None:
+                await response.background()
+            return
         box[6] = True
         await send({"type": "http.response.start", "status": json_status, "headers": json_headers(body)})
         await send({"type": "http.response.body", "body": b"" if box[1]["method"] == "HEAD" else body})
