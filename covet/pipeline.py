@@ -327,24 +327,16 @@ def _direct_runner(app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[S
     Nothing runs between the handler and the send, so a dict or Struct result goes out as JSON
     bytes without a Response object.
     """
-    status_code = plan.status_code
-    encode = plan.encode
     json_status = plan.json_status  # None: not a status with a body, or the handler returns Responses
+    convert = _converter(json_status, plan.status_code, plan.encode)
 
     async def run(box: RequestBox[Any], target: Any) -> None:
-        body: bytes | None = None
         try:
-            result = await call(box, None, target)
-            if json_status is None:
-                response = to_response(result, status_code, encode)
-            else:
-                body = json_body(result, encode)
-                if body is None:
-                    response = other_response(result, status_code, encode)
+            response = convert(await call(box, None, target))
         except Exception as exc:
             response = await app.handle_exception(exc, request_of(box), chain)
         send = box[3]
-        if body is None:
+        if not isinstance(response, bytes):
             if type(response).__call__ is not _send_whole:
                 await send_response(response, box)
                 return
@@ -357,10 +349,25 @@ def _direct_runner(app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[S
                 await response.background()
             return
         box[6] = True
-        await send({"type": "http.response.start", "status": json_status, "headers": json_headers(body)})
-        await send({"type": "http.response.body", "body": b"" if box[1]["method"] == "HEAD" else body})
+        await send({"type": "http.response.start", "status": json_status, "headers": json_headers(response)})
+        await send({"type": "http.response.body", "body": b"" if box[1]["method"] == "HEAD" else response})
 
     return run
+
+
+def _converter(
+    json_status: int | None, status_code: int | None, encode: Callable[[Any], bytes] | None
+) -> Callable[[Any], bytes | Response]:
+    """How a handler's result becomes what is sent: JSON bytes (``json_status`` set: nothing will
+    look at the response, so a dict or Struct needs no Response object) or a Response."""
+    if json_status is None:
+        return lambda result: to_response(result, status_code, encode)
+
+    def convert(result: Any) -> bytes | Response:
+        body = json_body(result, encode)
+        return other_response(result, status_code, encode) if body is None else body
+
+    return convert
 
 
 def _full_runner(
@@ -382,6 +389,7 @@ def _full_runner(
     cancellation later on (an after_request hook, the send, a disconnect) still tears down what
     is open, shielded from cancellation so the teardown can await.
     """
+    convert = _converter(json_status, status_code, encode)
 
     async def run(box: RequestBox[Any], target: Any) -> None:
         request = request_of(box)
@@ -399,12 +407,11 @@ def _full_runner(
                     result = await call(box, ctx, target)
                     if ctx is not None and ctx.function_exits is not None:
                         await ctx.close_function_scope()
-                    if json_status is None:
-                        response = to_response(result, status_code, encode)
+                    converted = convert(result)
+                    if isinstance(converted, bytes):
+                        body = converted
                     else:
-                        body = json_body(result, encode)
-                        if body is None:
-                            response = other_response(result, status_code, encode)
+                        response = converted
             except Exception as exc:
                 body = None
                 if ctx is not None:
