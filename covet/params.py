@@ -521,7 +521,7 @@ class EndpointPlan:
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
-        self.is_async = _is_async_callable(func)
+        self.is_async = is_async_callable(func)
         self.is_generator = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
         self.params: list[ParamSpec] = []
         self.body_params: list[ParamSpec] = []
@@ -586,7 +586,9 @@ class DependencyPlan(EndpointPlan):
         self.function_scoped = function_scoped
 
 
-def _is_async_callable(func: Any) -> bool:
+def is_async_callable(func: Any) -> bool:
+    """Whether calling ``func`` gives a coroutine: an ``async def``, a partial of one, or an object
+    whose ``__call__`` is one."""
     while isinstance(func, functools.partial):
         func = func.func
     return inspect.iscoroutinefunction(func) or (

@@ -33,7 +33,15 @@ import anyio.to_thread
 
 from .exceptions import RequestValidationError
 from .globals import RequestBox, request_of
-from .params import CALL_BODY, CALL_EXTRACT, CALL_PATH, CALL_RESOLVE, CALL_SIMPLE, EndpointPlan
+from .params import (
+    CALL_BODY,
+    CALL_EXTRACT,
+    CALL_PATH,
+    CALL_RESOLVE,
+    CALL_SIMPLE,
+    EndpointPlan,
+    is_async_callable,
+)
 from .requests import read_body
 from .resolution import RequestContext, extract, resolve, resolve_into
 from .responses import Response, json_body, json_headers, other_response, to_response
@@ -108,20 +116,13 @@ def _arity(func: Callable[..., Any]) -> int:
     return sum(1 for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-@functools.cache
-def _is_async(func: Callable[..., Any]) -> bool:
-    while isinstance(func, functools.partial):
-        func = func.func
-    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None))
-
-
 def hook_caller(func: Callable[..., Any]) -> Callable[[Any], Awaitable[Any]]:
     """``func`` as ``await caller(arg)``: given the argument only if it takes one; sync ones in a thread.
 
     Made once per hook when the app freezes, so a request makes no signature checks.
     """
     takes_arg = _arity(func) >= 1
-    if _is_async(func):
+    if is_async_callable(func):
         if takes_arg:
             return func
         return lambda arg: func()
@@ -137,7 +138,7 @@ async def call_flexible(func: Callable[..., Any], *args: Any) -> Any:
     request are wrapped once with :func:`hook_caller` instead.
     """
     call_args = args[: _arity(func)]
-    if _is_async(func):
+    if is_async_callable(func):
         return await func(*call_args)
     return await anyio.to_thread.run_sync(functools.partial(func, *call_args))
 

@@ -81,11 +81,6 @@ class RequestContext:
         self.function_exits: list[Any] | None = None
         self.background: BackgroundTasks | None = None
 
-    @property
-    def request(self) -> Request:
-        """The connection as an http Request (what body and form parameters read from)."""
-        return self.connection  # type: ignore[return-value]
-
     async def close_function_scope(self) -> None:
         """Tear down the ``scope="function"`` dependencies of a handler that returned normally.
 
