@@ -9,6 +9,8 @@ from typing import Any, BinaryIO, NamedTuple, TypeVar
 import anyio
 import anyio.to_thread
 
+from ._parsing import find_header
+
 __all__ = [
     "Address",
     "URL",
@@ -155,11 +157,8 @@ class Headers(Mapping[str, str]):
         return [value.decode("latin-1") for k, value in self._raw if k == name]
 
     def get(self, key: str, default: Any = None) -> Any:
-        name = key.lower().encode("latin-1")
-        for k, value in self._raw:
-            if k == name:
-                return value.decode("latin-1")
-        return default
+        value = find_header(self._raw, key.lower().encode("latin-1"))
+        return default if value is None else value.decode("latin-1")
 
     def __getitem__(self, key: str) -> str:
         value = self.get(key)
@@ -262,6 +261,14 @@ class State:
 
     def __init__(self, initial: dict[str, Any] | None = None) -> None:
         super().__setattr__("_state", dict(initial or {}))
+
+    @classmethod
+    def over(cls, values: dict[str, Any]) -> State:
+        """A State whose attributes are ``values`` itself (not a copy): ``request.state`` over
+        ``scope["state"]``, without the work of ``__init__``."""
+        state = object.__new__(cls)
+        state.__dict__["_state"] = values
+        return state
 
     def __setattr__(self, key: str, value: Any) -> None:
         self._state[key] = value

@@ -43,8 +43,9 @@ from .params import (
     is_async_callable,
 )
 from .requests import read_body
-from .resolution import RequestContext, extract, resolve, resolve_into
+from .resolution import RequestContext, extract
 from .responses import Response, json_body, json_headers, other_response, to_response
+from .solver import Solver
 from .types import Message, Send
 
 if TYPE_CHECKING:
@@ -225,6 +226,7 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
 
         return call
     reads_body, reads_form = _reads(plan)
+    solve = Solver(plan)
 
     async def call_resolved(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
         # Full resolution in one coroutine: the body first, then dependencies and values.
@@ -234,7 +236,7 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
         elif reads_form:
             await request.form()
         errors: list[dict[str, Any]] = []
-        kwargs = await resolve_into(plan, request, ctx, errors)
+        kwargs = await solve(request, ctx, errors)
         if errors:
             raise RequestValidationError(errors)
         return await func(**kwargs)
@@ -272,6 +274,7 @@ def _arguments_step(
     if mode == CALL_BODY:
         return functools.partial(_json_body_via_request if uses_request else _json_body_from_scope, plan)
     reads_body, reads_form = _reads(plan)
+    solve = Solver(plan)
 
     async def resolved(box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
         request = request_of(box)
@@ -279,7 +282,11 @@ def _arguments_step(
             await request.body()
         elif reads_form:
             await request.form()
-        return await resolve(plan, request, ctx)
+        errors: list[dict[str, Any]] = []
+        kwargs = await solve(request, ctx, errors)
+        if errors:
+            raise RequestValidationError(errors)
+        return kwargs
 
     return resolved
 
@@ -362,7 +369,12 @@ def _converter(
     """How a handler's result becomes what is sent: JSON bytes (``json_status`` set: nothing will
     look at the response, so a dict or Struct needs no Response object) or a Response."""
     if json_status is None:
-        return lambda result: to_response(result, status_code, encode)
+
+        def to_response_of(result: Any) -> Response:
+            # A Response is sent as it is; asked first, as handlers that return one mostly say so.
+            return result if isinstance(result, Response) else to_response(result, status_code, encode)
+
+        return to_response_of
 
     def convert(result: Any) -> bytes | Response:
         body = json_body(result, encode)

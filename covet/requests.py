@@ -17,7 +17,7 @@ import anyio
 import msgspec
 
 from ._deadlines import ReadDeadlines, deadlines_for
-from ._flask_names import request_attribute_error
+from ._flask_names import REQUEST_ATTRIBUTES, install_flask_names, request_attribute_error
 from ._hosts import is_valid_host
 from ._json import JSON_DECODE_ERRORS, malformed_json
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
@@ -139,8 +139,7 @@ class HTTPConnection:
     @property
     def state(self) -> State:
         if self._state is None:
-            self._state = State()
-            self._state.__dict__["_state"] = self.scope.setdefault("state", {})
+            self._state = State.over(self.scope.setdefault("state", {}))
         return self._state
 
     @property
@@ -442,16 +441,13 @@ class Request(HTTPConnection):
         if self._form is not None:
             await self._form.close()
 
-    if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any request.name
-
-        def __getattr__(self, name: str) -> Any:
-            # Only reached for a missing attribute: a Flask habit (request.get_json()) gets the
-            # covet way.
-            raise request_attribute_error(name)
-
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"
 
+
+
+# Flask's request.get_json() and friends raise an error naming the covet way (covet._flask_names).
+install_flask_names(Request, REQUEST_ATTRIBUTES, request_attribute_error)
 
 async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, body_timeout: float | None) -> bytes:
     """The whole body of the request ``scope`` describes, read from ``receive``.

@@ -378,34 +378,38 @@ async def resolve_into(
         else:  # FORM or FILE
             if form is None:
                 form = await request.form()
-            if spec.blank_absent:
-                # An empty input of an HTML form means "not filled in" (see _blank_is_absent).
-                found = drop_blank(form.getlist(spec.key) if spec.is_list else form.get(spec.key))
-                raw = _take(spec, {} if found is None else {spec.key: found}, False, "body", values, errors)
-            else:
-                raw = _take(spec, form, spec.is_list, "body", values, errors)
-            if raw is _ABSENT:
-                continue
-            if kind == FILE:
-                uploads = raw if isinstance(raw, list) else [raw]
-                uploads = [item for item in uploads if not _empty_upload(item)]
-                if not uploads:
-                    _take(spec, {}, False, "body", values, errors)
-                    continue
-                if not all(isinstance(item, UploadFile) for item in uploads):
-                    errors.append({"loc": ["body", spec.key], "msg": "Expected an uploaded file", "type": "type_error"})
-                elif spec.convert:  # annotated bytes: hand over the content
-                    contents = [await item.read() for item in uploads]
-                    values[spec.name] = contents if spec.is_list else contents[0]
-                else:
-                    values[spec.name] = uploads if spec.is_list else uploads[0]
-            elif spec.convert:
-                values[spec.name] = _convert(spec, raw, "body", errors)
-            else:
-                values[spec.name] = raw
+            await take_form_value(spec, form, values, errors)
     if plan.body_params:
         _take_json_body(plan, request.scope, await request.body(), errors, values)
     return values
+
+
+async def take_form_value(spec: ParamSpec, form: Any, values: dict[str, Any], errors: list[dict[str, Any]]) -> None:
+    """Put the form field or file(s) of ``spec`` into ``values``, or record why not in ``errors``."""
+    if spec.blank_absent:
+        # An empty input of an HTML form means "not filled in" (see _blank_is_absent).
+        found = drop_blank(form.getlist(spec.key) if spec.is_list else form.get(spec.key))
+        raw = _take(spec, {} if found is None else {spec.key: found}, False, "body", values, errors)
+    else:
+        raw = _take(spec, form, spec.is_list, "body", values, errors)
+    if raw is _ABSENT:
+        return
+    if spec.kind == FILE:
+        uploads = raw if isinstance(raw, list) else [raw]
+        uploads = [item for item in uploads if not _empty_upload(item)]
+        if not uploads:
+            _take(spec, {}, False, "body", values, errors)
+        elif not all(isinstance(item, UploadFile) for item in uploads):
+            errors.append({"loc": ["body", spec.key], "msg": "Expected an uploaded file", "type": "type_error"})
+        elif spec.convert:  # annotated bytes: hand over the content
+            contents = [await item.read() for item in uploads]
+            values[spec.name] = contents if spec.is_list else contents[0]
+        else:
+            values[spec.name] = uploads if spec.is_list else uploads[0]
+    elif spec.convert:
+        values[spec.name] = _convert(spec, raw, "body", errors)
+    else:
+        values[spec.name] = raw
 
 
 def _empty_upload(item: Any) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ._flask_names import scaffold_attribute_error
+from ._flask_names import SCAFFOLD_ATTRIBUTES, install_flask_names, scaffold_attribute_error
 from .exceptions import HTTPException
 from .requests import check_body_timeout, check_form_limits, check_max_body_size
 
@@ -57,13 +57,6 @@ class Scaffold:
         self.before_request_funcs: list[Callable[..., Any]] = []
         self.after_request_funcs: list[Callable[..., Any]] = []
         self.error_handlers: dict[int | type[BaseException], Callable[..., Any]] = {}
-
-    if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any app.name
-
-        def __getattr__(self, name: str) -> Any:
-            # Only reached for a missing attribute: a Flask habit (bp.before_app_request) gets the
-            # covet way.
-            raise scaffold_attribute_error(type(self).__name__, name)
 
     # -- overridden by Covet and Blueprint --------------------------------------------------------
 
@@ -196,6 +189,9 @@ class Scaffold:
             if cls in handlers:
                 return handlers[cls]
         return None
+
+# Flask's app.add_url_rule and friends raise an error naming the covet way (covet._flask_names).
+install_flask_names(Scaffold, SCAFFOLD_ATTRIBUTES, scaffold_attribute_error)
 
 
 def _check_hook(func: Any, kind: str, argument: str) -> None:
