@@ -12,6 +12,7 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Callable
+from types import AsyncGeneratorType
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -128,6 +129,14 @@ async def _close_all(opened: list[Any], exc: BaseException | None) -> None:
     while opened:
         generator = opened.pop()
         try:
+            if exc is None and type(generator) is AsyncGeneratorType:
+                # The usual teardown, written out (one coroutine fewer): resumed, it must finish.
+                try:
+                    await generator.__anext__()
+                except StopAsyncIteration:
+                    continue
+                await generator.aclose()
+                raise _yielded_twice(generator)
             await _resume(generator, exc)
         except BaseException as raised:  # noqa: B036 - passed on below, after the others have run
             failure = exc = raised
@@ -149,7 +158,11 @@ async def _resume(generator: Any, exc: BaseException | None) -> None:
     else:
         if await anyio.to_thread.run_sync(_resume_sync, generator, exc):
             return
-    raise RuntimeError(
+    raise _yielded_twice(generator)
+
+
+def _yielded_twice(generator: Any) -> RuntimeError:
+    return RuntimeError(
         f"Dependency {getattr(generator, '__qualname__', generator)!r} yielded more than once; "
         "a dependency yields exactly one value (put a loop's work before or after the yield)."
     )

@@ -547,7 +547,8 @@ def test_reload_survives_a_syntax_error_and_serves_the_fix(server: str, tmp_path
     url = f"http://127.0.0.1:{port}/ping/3"
     try:
         wait_for_port(port, process)
-        assert httpx.get(url, timeout=10).json() == {"n": 3}
+        first = get_when(url, lambda r: r.status_code == 200)  # patient: a loaded machine is slow to answer
+        assert first is not None and first.json() == {"n": 3}
         time.sleep(1.1)  # a new modification time, whatever the file system's resolution
         path.write_text(BROKEN)
         broken = get_when(url, lambda r: r.status_code == 500)
