@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from .exceptions import RequestValidationError
 from .globals import RequestBox, request_of
 from .params import (
     CALL_BODY,
@@ -225,33 +224,9 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
             return await func(**await arguments(box, ctx))
 
         return call
-    reads_body, reads_form = _reads(plan)
-    solve = Solver(plan)
-
-    async def call_resolved(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
-        # Full resolution in one coroutine: the body first, then dependencies and values.
-        request = request_of(box)
-        if reads_body:
-            await request.body()
-        elif reads_form:
-            await request.form()
-        errors: list[dict[str, Any]] = []
-        kwargs = await solve(request, ctx, errors)
-        if errors:
-            raise RequestValidationError(errors)
-        return await func(**kwargs)
-
-    return call_resolved
-
-
-def _reads(plan: EndpointPlan) -> tuple[bool, bool]:
-    """Whether resolving ``plan`` reads a JSON body, or a form (the handler's or a dependency's).
-
-    Either is read before any dependency runs, so a dependency holding a resource (a database
-    connection) does not hold it while a slow client sends.
-    """
-    plans = list(plan.iter_plans())
-    return any(each.body_params for each in plans), any(each.has_form for each in plans)
+    # Body, dependencies, values and the call in one generated coroutine (covet.solver).
+    solve = Solver(plan, call_handler=True)
+    return lambda box, ctx, target: solve(request_of(box), ctx)
 
 
 def _arguments_step(
@@ -273,22 +248,8 @@ def _arguments_step(
         return request_values
     if mode == CALL_BODY:
         return functools.partial(_json_body_via_request if uses_request else _json_body_from_scope, plan)
-    reads_body, reads_form = _reads(plan)
     solve = Solver(plan)
-
-    async def resolved(box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
-        request = request_of(box)
-        if reads_body:
-            await request.body()
-        elif reads_form:
-            await request.form()
-        errors: list[dict[str, Any]] = []
-        kwargs = await solve(request, ctx, errors)
-        if errors:
-            raise RequestValidationError(errors)
-        return kwargs
-
-    return resolved
+    return lambda box, ctx: solve(request_of(box), ctx)
 
 
 async def _json_body_via_request(

@@ -1,12 +1,12 @@
-"""Dependency resolution compiled per route: a handler's dependency tree as one flat list of steps.
+"""Dependency resolution compiled per route: a handler's dependency tree as one generated function.
 
 :func:`covet.resolution.resolve_into` walks a plan's tree on every request, one coroutine and one
 cache lookup per dependency. A :class:`Solver` walks the tree once, when the app freezes, and
-writes down what that walk does: open a frame for a dependency's arguments, read request values
-into it, take an earlier dependency's value, read the body or the form, call the dependency. A
-request then runs those steps in one coroutine. Caching within a request (``use_cache``, the
-default) is decided by the walk too: a dependency already computed earlier in the list is not
-computed again, its value is taken from its slot.
+writes down what that walk does as the source of one ``async def``, compiled once (Falcon's
+CompiledRouter does the same for routing): read a dependency's request values, take an earlier
+dependency's value, read the body or the form, call the dependency. Caching within a request
+(``use_cache``, the default) is decided by the walk too: a dependency computed earlier is not
+computed again, its variable is read. ``solver.source`` shows the code; tracebacks show its lines.
 
 What a request sees is the same as with ``resolve_into``: the same call order, errors listed in
 the same order, a dependency skipped (not called) when its own arguments or anything it depends on
@@ -14,19 +14,22 @@ failed, yield dependencies registered on the :class:`~covet.resolution.RequestCo
 teardown. ``app.dependency_overrides`` are looked up per request, so a request made while any
 override is set takes ``resolve_into`` instead (tests set overrides; served apps rarely do).
 
-Measured (callgrind, bench ``deps`` scenario, compiled): the walk per request cost about 30k
-instructions of the scenario's 122k; see bench/RESULTS.md for the figures after.
+Measured (callgrind, bench ``deps`` scenario, compiled): walking the tree per request cost about
+20k instructions of the scenario's 122k; see bench/RESULTS.md for the figures after.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import itertools
+import linecache
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
 from .background import BackgroundTasks
+from .exceptions import RequestValidationError
 from .params import BACKGROUND, DEPENDS, DependencyPlan, EndpointPlan, ParamSpec
 from .resolution import (
     RequestContext,
@@ -39,26 +42,22 @@ from .resolution import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from .requests import Request
 
 __all__ = ["Solver"]
 
-# Step kinds; a step is a tuple (kind, frame, a, b).
-_OPEN = 0  # start the arguments of a plan in slot ``frame``; a: request specs to read, or None
-_CALL = 1  # a: the _Finish record of the plan whose arguments are in ``frame``
-_APP = 2  # a: an app-scoped DependencyPlan (made at startup, cached by the app), its value to ``frame``
-_BARE = 3  # a: the _Finish record of a dependency that takes no arguments at all (no _OPEN step)
-_EXTRACT = 4  # a: request specs read into ``frame`` after its route-level dependencies ran
-
 # How a dependency is called, decided when the solver is made.
-_AWAIT = 0  # async def
+_AWAIT = 0  # async def: awaited in the generated code itself
 _ASYNC_GENERATOR = 1
 _THREAD = 2  # plain def, run in a worker thread
 _SYNC_GENERATOR = 3
-_ENDPOINT = 4  # not called here: the arguments are the result
 
-#: A slot's value when the dependency was skipped because its arguments had errors.
+#: A dependency's value when it was skipped because its arguments had errors.
 _FAILED: Any = object()
+
+_serial = itertools.count()
 
 
 def _call_kind(dep: DependencyPlan) -> int:
@@ -67,130 +66,175 @@ def _call_kind(dep: DependencyPlan) -> int:
     return _AWAIT if dep.is_async else _THREAD
 
 
-class _Finish:
-    """The second half of a plan's arguments, after its dependencies are computed, and its call."""
-
-    __slots__ = ("plan", "how", "takes", "others", "body")
-
-    def __init__(self, plan: EndpointPlan, how: int, takes: list[tuple[str | None, int]]) -> None:
-        self.plan = plan
-        self.how = how
-        #: (argument name, slot) of each dependency value; name None for route-level dependencies,
-        #: whose values are not passed.
-        self.takes = tuple(takes)
-        #: Background-task and form parameters, in signature order.
-        self.others = tuple(spec for spec in plan.other_specs if spec.kind != DEPENDS)
-        self.body = plan if plan.body_params else None
-
-
 class Solver:
-    """``await solver(request, ctx, errors)``: the handler's keyword arguments, errors appended.
+    """``await solver(request, ctx)``: the handler's keyword arguments, or (``call_handler=True``,
+    for async handlers) the handler's result.
 
-    Made once per route from its :class:`~covet.params.EndpointPlan`. Raises what a dependency
-    raises (an ``HTTPException`` stays an ``HTTPException``); validation problems are appended to
-    ``errors`` for the caller to raise as one ``RequestValidationError``.
+    Made once per route from its :class:`~covet.params.EndpointPlan`. Reads the body (or form)
+    first, then resolves. Raises :class:`~covet.exceptions.RequestValidationError` listing every
+    validation problem, and what a dependency raises (an ``HTTPException`` stays one).
     """
 
-    __slots__ = ("plan", "steps", "size")
+    __slots__ = ("plan", "source", "_lines", "_names", "_count", "_solve")
 
-    def __init__(self, plan: EndpointPlan) -> None:
+    def __init__(self, plan: EndpointPlan, *, call_handler: bool = False) -> None:
         self.plan = plan
-        self.steps: list[tuple[int, int, Any]] = []
-        self.size = 0
-        self._walk(plan, _ENDPOINT, {})
+        self._lines: list[str] = []
+        self._names: dict[str, Any] = {
+            "_FAILED": _FAILED,
+            "_extract_into": _extract_into,
+            "_take_json_body": _take_json_body,
+            "_take_others": _take_others,
+            "_call": _call,
+            "_no_value": _no_value,
+            "resolve_into": resolve_into,
+            "RequestValidationError": RequestValidationError,
+            "PLAN": plan,
+            "HANDLER": plan.func,
+        }
+        self._count = 0
+        endpoint = self._walk(plan, None, {})[0]
+        reads_body, reads_form = _reads(plan)
+        qualname = getattr(plan.func, "__qualname__", type(plan.func).__name__)
+        filename = f"<covet solver {next(_serial)} for {qualname}>"
+        self.source = "\n".join(
+            [
+                "async def solve(request, ctx):",
+                # The body first: a dependency holding a resource (a database connection) must not
+                # hold it while a slow client sends.
+                *(
+                    ["    await request.body()"]
+                    if reads_body
+                    else ["    await request.form()"]
+                    if reads_form
+                    else []
+                ),
+                "    errors = []",
+                "    if ctx is not None and ctx.overrides is not None:",
+                "        kwargs = await resolve_into(PLAN, request, ctx, errors)",
+                "    else:",
+                "        scope = request.scope",
+                *("        " + line for line in self._lines),
+                f"        kwargs = k{endpoint}",
+                "    if errors:",
+                "        raise RequestValidationError(errors)",
+                "    return await HANDLER(**kwargs)" if call_handler else "    return kwargs",
+                "",
+            ]
+        )
+        exec(compile(self.source, filename, "exec"), self._names)  # noqa: S102 - our own generated code
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
+        self._solve: Callable[[Request, RequestContext | None], Awaitable[Any]] = self._names.pop("solve")
+        del self._lines, self._names
 
-    def _walk(self, plan: EndpointPlan, how: int, computed: dict[Any, int]) -> int:
-        """Write the steps that compute ``plan`` (or, for the endpoint, its arguments); its slot.
+    def __call__(self, request: Request, ctx: RequestContext | None) -> Awaitable[Any]:
+        return self._solve(request, ctx)
+
+    def _const(self, prefix: str, n: int, value: Any) -> str:
+        name = f"{prefix}{n}"
+        self._names[name] = value
+        return name
+
+    def _walk(
+        self, plan: EndpointPlan, how: int | None, computed: dict[Any, tuple[int, bool]]
+    ) -> tuple[int, bool]:
+        """Write the code that computes ``plan`` (``how`` None: the endpoint, whose arguments are
+        the result); its number and whether its value may be ``_FAILED``.
 
         The order is resolve_into's: route-level dependencies, request values, then parameter
         dependencies (each computed in full, depth first), then background tasks, form fields and
         the body.
         """
-        frame = self.size
-        self.size += 1
-        if not plan.params and not plan.dependencies and how != _ENDPOINT:
-            # Nothing to read and nothing that can fail: called as it is, in one step.
-            self.steps.append((_BARE, frame, _Finish(plan, how, [])))
-            return frame
-        if not plan.dependencies:
-            self.steps.append((_OPEN, frame, plan.request_specs or None))
-            takes: list[tuple[str | None, int]] = []
-        else:
-            # Route-level dependencies run before the request values are read.
-            self.steps.append((_OPEN, frame, None))
-            takes = [(None, self._value(dep, computed)) for dep in plan.dependencies]
-            if plan.request_specs:
-                self.steps.append((_EXTRACT, frame, plan.request_specs))
+        lines = self._lines
+        n = self._count
+        self._count += 1
+        kwargs = f"k{n}"
+        mark_at = len(lines)  # where "m{n} = len(errors)" goes, if this subtree can add errors
+        adds_errors = False
+        lines.append(f"{kwargs} = {{}}")
+        takes: list[tuple[str | None, int, bool]] = []
+        for dep in plan.dependencies:
+            slot, may_fail, fresh = self._value(dep, computed)
+            adds_errors = adds_errors or (fresh and may_fail)
+            takes.append((None, slot, may_fail and not fresh))
+        if plan.request_specs:
+            lines.append(
+                f"_extract_into({self._const('S', n, plan.request_specs)}, scope, request, errors, {kwargs})"
+            )
+            adds_errors = True
         for spec in plan.other_specs:
             if spec.kind == DEPENDS:
                 assert spec.dependency is not None
-                takes.append((spec.name, self._value(spec.dependency, computed)))
-        self.steps.append((_CALL, frame, _Finish(plan, how, takes)))
-        return frame
+                slot, may_fail, fresh = self._value(spec.dependency, computed)
+                adds_errors = adds_errors or (fresh and may_fail)
+                takes.append((spec.name, slot, may_fail and not fresh))
+        for name, slot, _ in takes:
+            if name is not None:
+                lines.append(f"{kwargs}[{name!r}] = v{slot}")
+        others = tuple(spec for spec in plan.other_specs if spec.kind != DEPENDS)
+        if others:
+            lines.append(f"await _take_others({self._const('O', n, others)}, request, ctx, errors, {kwargs})")
+            adds_errors = True
+        if plan.body_params:
+            lines.append(
+                f"_take_json_body({self._const('B', n, plan)}, scope, await request.body(), errors, {kwargs})"
+            )
+            adds_errors = True
+        if how is None:
+            return n, False
+        assert isinstance(plan, DependencyPlan)
+        func = self._const("F", n, plan.func)
+        arguments = f"**{kwargs}" if plan.params or plan.dependencies else ""
+        if how == _AWAIT:
+            call = [f"v{n} = await {func}({arguments})"]
+        elif how == _ASYNC_GENERATOR:
+            # Run to its yield and kept open on the context for teardown, written out here.
+            exits = "function_exits" if plan.function_scoped else "exits"
+            call = [
+                f"g{n} = {func}({arguments})",
+                "try:",
+                f"    v{n} = await g{n}.__anext__()",
+                "except StopAsyncIteration:",
+                f"    raise _no_value({func}) from None",
+                f"if ctx.{exits} is None:",
+                f"    ctx.{exits} = []",
+                f"ctx.{exits}.append(g{n})",
+            ]
+        else:
+            call = [
+                f"v{n} = await _call({self._const('P', n, plan)}, {how}, {kwargs if arguments else '{}'}, ctx)"
+            ]
+        if not (plan.params or plan.dependencies):
+            lines.remove(f"{kwargs} = {{}}")  # nothing to gather: called without arguments
+        skip = [f"v{slot} is _FAILED" for _, slot, failed_before in takes if failed_before]
+        if adds_errors:
+            lines.insert(mark_at, f"m{n} = len(errors)")
+            skip.append(f"len(errors) > m{n}")
+        if skip:
+            # Not called when something it needs failed (its errors are already listed).
+            lines.append(f"if {' or '.join(skip)}:")
+            lines.append(f"    v{n} = _FAILED")
+            lines.append("else:")
+            lines.extend("    " + line for line in call)
+        else:
+            lines.extend(call)
+        return n, bool(skip)
 
-    def _value(self, dep: DependencyPlan, computed: dict[Any, int]) -> int:
-        """The slot holding ``dep``'s value, writing the steps that compute it unless cached."""
+    def _value(self, dep: DependencyPlan, computed: dict[Any, tuple[int, bool]]) -> tuple[int, bool, bool]:
+        """Write the code for ``dep``'s value unless computed earlier: (its number, whether it may
+        be ``_FAILED``, whether it was computed here rather than taken from an earlier use)."""
         if dep.app_scoped:
-            slot = self.size
-            self.size += 1
-            self.steps.append((_APP, slot, dep))
-            return slot
+            n = self._count
+            self._count += 1
+            self._lines.append(f"v{n} = await ctx.app.app_dependencies.get({self._const('P', n, dep)})")
+            return n, False, True
         if dep.use_cache and dep.func in computed:
-            return computed[dep.func]
-        slot = self._walk(dep, _call_kind(dep), computed)
+            slot, may_fail = computed[dep.func]
+            return slot, may_fail, False
+        slot, may_fail = self._walk(dep, _call_kind(dep), computed)
         if dep.use_cache:
-            computed[dep.func] = slot
-        return slot
-
-    async def __call__(self, request: Request, ctx: RequestContext | None, errors: list[dict[str, Any]]) -> dict[str, Any]:
-        if ctx is not None and ctx.overrides is not None:
-            return await resolve_into(self.plan, request, ctx, errors)
-        scope = request.scope
-        values: list[Any] = [None] * self.size
-        # The number of errors when each plan's arguments were started.
-        marks = [0] * self.size
-        kwargs: dict[str, Any] = {}
-        for kind, frame, a in self.steps:
-            if kind == _OPEN:
-                kwargs = values[frame] = {}
-                marks[frame] = len(errors)
-                if a is not None:
-                    _extract_into(a, scope, request, errors, kwargs)
-            elif kind == _CALL:
-                kwargs = values[frame]
-                failed = False
-                for name, slot in a.takes:
-                    value = values[slot]
-                    if value is _FAILED:
-                        failed = True  # computed earlier (cached) and skipped then
-                    elif name is not None:
-                        kwargs[name] = value
-                if a.others:
-                    await _take_others(a.others, request, ctx, errors, kwargs)
-                if a.body is not None:
-                    _take_json_body(a.body, scope, await request.body(), errors, kwargs)
-                how = a.how
-                if how == _ENDPOINT:
-                    break
-                if failed or len(errors) > marks[frame]:
-                    values[frame] = _FAILED  # not called: something it needs failed
-                elif how == _AWAIT:
-                    values[frame] = await a.plan.func(**kwargs)  # the usual kind: no coroutine of ours
-                else:
-                    assert ctx is not None
-                    values[frame] = await _call(a.plan, how, kwargs, ctx)
-            elif kind == _BARE:
-                if a.how == _AWAIT:
-                    values[frame] = await a.plan.func()
-                else:
-                    assert ctx is not None
-                    values[frame] = await _call(a.plan, a.how, {}, ctx)
-            elif kind == _EXTRACT:
-                _extract_into(a, scope, request, errors, values[frame])
-            else:  # _APP
-                assert ctx is not None and ctx.app is not None
-                values[frame] = await ctx.app.app_dependencies.get(a)
-        return kwargs
+            computed[dep.func] = (slot, may_fail)
+        return slot, may_fail, True
 
 
 async def _take_others(
@@ -214,22 +258,21 @@ async def _take_others(
             await take_form_value(spec, form, kwargs, errors)
 
 
+def _no_value(func: Any) -> RuntimeError:
+    return RuntimeError(f"Dependency {_name(func)} did not yield a value.")
+
+
 async def _call(dep: DependencyPlan, how: int, kwargs: dict[str, Any], ctx: RequestContext) -> Any:
-    """Call a sync or ``yield`` dependency with ``kwargs``; a yield one runs to its yield and is kept
-    open on ``ctx`` (async ones are awaited by the solver itself)."""
+    """Call a plain ``def`` dependency, or a sync ``yield`` one, in a worker thread with ``kwargs``;
+    a yield one runs to its yield and is kept open on ``ctx`` (async ones are written out in the
+    generated code)."""
     func = dep.func
     if how == _THREAD:
         return await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
     generator = func(**kwargs)
-    if how == _ASYNC_GENERATOR:
-        try:
-            value = await generator.__anext__()
-        except StopAsyncIteration:
-            raise RuntimeError(f"Dependency {_name(func)} did not yield a value.") from None
-    else:
-        found, value = await anyio.to_thread.run_sync(_first_sync, generator)
-        if not found:
-            raise RuntimeError(f"Dependency {_name(func)} did not yield a value.")
+    found, value = await anyio.to_thread.run_sync(_first_sync, generator)
+    if not found:
+        raise _no_value(func)
     if dep.function_scoped:
         if ctx.function_exits is None:
             ctx.function_exits = []
@@ -239,3 +282,9 @@ async def _call(dep: DependencyPlan, how: int, kwargs: dict[str, Any], ctx: Requ
             ctx.exits = []
         ctx.exits.append(generator)
     return value
+
+
+def _reads(plan: EndpointPlan) -> tuple[bool, bool]:
+    """Whether resolving ``plan`` reads a JSON body, or a form (the handler's or a dependency's)."""
+    plans = list(plan.iter_plans())
+    return any(each.body_params for each in plans), any(each.has_form for each in plans)
