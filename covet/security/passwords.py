@@ -92,14 +92,17 @@ def verify_password_sync(password: str, hashed: str) -> bool:
         hasher = _argon2_hasher()
         if hasher is None:
             raise RuntimeError("This hash is Argon2; verifying it needs argon2-cffi: pip install 'covet[argon2]'.")
+        from argon2 import extract_parameters
         from argon2.exceptions import InvalidHashError, VerificationError
 
         try:
-            return bool(hasher.verify(hashed, password))
-        except VerificationError:
-            return False
+            extract_parameters(hashed)  # a mangled hash is a server bug, not a wrong password
         except InvalidHashError:
             raise ValueError("The stored password hash is not a valid Argon2 hash.") from None
+        try:
+            return bool(hasher.verify(hashed, password))
+        except (VerificationError, InvalidHashError):
+            return False
     match = _SCRYPT_RE.fullmatch(hashed)
     if match is None:
         raise ValueError("The stored password hash is neither Argon2 nor covet's scrypt format ($scrypt$ln=..).")
