@@ -6,8 +6,14 @@ import anyio
 import argon2
 import pytest
 
-from covet.security import hash_password, hash_password_sync, needs_rehash, verify_password, verify_password_sync
-from covet.security import passwords
+from covet.security import (
+    hash_password,
+    hash_password_sync,
+    needs_rehash,
+    passwords,
+    verify_password,
+    verify_password_sync,
+)
 
 
 @pytest.fixture
