@@ -292,6 +292,13 @@ def _security(plan: EndpointPlan, schemes: dict[str, dict[str, Any]]) -> tuple[l
     return ([requirement, {}] if optional else [requirement]), demanded
 
 
+def _rate_limited(plan: EndpointPlan) -> bool:
+    """Whether a ``rate_limit=`` option (a ``covet.ratelimit.RateLimit`` dependency) guards the route."""
+    from .ratelimit import RateLimit
+
+    return any(isinstance(dep.func, RateLimit) for dep in plan.iter_plans())
+
+
 def _operation(
     route: Route,
     method: str,
@@ -399,6 +406,8 @@ def _operation(
         responses["401"] = _error("Not authenticated")
         if scoped:
             responses["403"] = _error("Not enough permissions (a scope is missing)")
+    if _rate_limited(plan):
+        responses["429"] = _error("Too many requests (see the Retry-After and RateLimit headers)")
     for code, extra_response in (options.get("responses") or {}).items():
         responses[str(code)] = extra_response
     operation["responses"] = responses

@@ -34,6 +34,7 @@ _ROUTE_OPTIONS = frozenset(
         "max_body_size",
         "form_limits",
         "body_timeout",
+        "rate_limit",
     }
 )
 
@@ -108,6 +109,14 @@ class Scaffold:
             check_form_limits(options["form_limits"])
         if "body_timeout" in options:
             check_body_timeout(options["body_timeout"])
+        if "rate_limit" in options:
+            # A route's own limit is a dependency (covet.ratelimit.RateLimit), run before the
+            # route's other dependencies, so requests failing authentication still count.
+            from .ratelimit import as_dependency
+
+            options = dict(options)
+            limit = as_dependency(options.pop("rate_limit"))
+            options["dependencies"] = [limit, *(options.get("dependencies") or ())]
 
         def decorator(func: F) -> F:
             self.add_route(path, func, methods=methods, name=name, **options)
