@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..requests import Request
+from ..requests import HTTPConnection
 from .base import SecurityBase, unauthorized
 
 __all__ = ["APIKeyHeader", "APIKeyCookie", "APIKeyQuery"]
@@ -37,7 +37,7 @@ class APIKeyHeader(_APIKey):
 
     where = "header"
 
-    async def __call__(self, request: Request) -> str | None:
+    async def __call__(self, request: HTTPConnection) -> str | None:
         return self._found(request.headers.get(self.name))
 
 
@@ -46,7 +46,7 @@ class APIKeyCookie(_APIKey):
 
     where = "cookie"
 
-    async def __call__(self, request: Request) -> str | None:
+    async def __call__(self, request: HTTPConnection) -> str | None:
         return self._found(request.cookies.get(self.name))
 
 
@@ -58,5 +58,5 @@ class APIKeyQuery(_APIKey):
 
     where = "query"
 
-    async def __call__(self, request: Request) -> str | None:
+    async def __call__(self, request: HTTPConnection) -> str | None:
         return self._found(request.query_params.get(self.name))

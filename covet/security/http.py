@@ -7,7 +7,7 @@ import binascii
 
 import msgspec
 
-from ..requests import Request
+from ..requests import HTTPConnection
 from .base import SecurityBase, unauthorized
 
 __all__ = ["HTTPBasic", "HTTPBasicCredentials", "HTTPBearer", "HTTPAuthorizationCredentials", "authorization_parts"]
@@ -30,7 +30,7 @@ class HTTPAuthorizationCredentials(msgspec.Struct, frozen=True):
     credentials: str
 
 
-def authorization_parts(request: Request) -> tuple[str, str] | None:
+def authorization_parts(request: HTTPConnection) -> tuple[str, str] | None:
     """``(scheme, credentials)`` of the ``Authorization`` header, or None if absent or shapeless."""
     value = request.headers.get("authorization")
     if not value or len(value) > MAX_AUTHORIZATION:
@@ -70,7 +70,7 @@ class HTTPBasic(SecurityBase):
         #: The ``WWW-Authenticate`` value of this scheme's 401s.
         self.challenge = f'Basic realm="{realm}", charset="UTF-8"' if realm else 'Basic charset="UTF-8"'
 
-    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:
+    async def __call__(self, request: HTTPConnection) -> HTTPBasicCredentials | None:
         parts = authorization_parts(request)
         problem = "Not authenticated"
         if parts is not None and parts[0].lower() == "basic":
@@ -110,7 +110,7 @@ class HTTPBearer(SecurityBase):
             model["bearerFormat"] = bearer_format
         self._init_base(model, scheme_name, description, auto_error)
 
-    async def __call__(self, request: Request) -> HTTPAuthorizationCredentials | None:
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
         parts = authorization_parts(request)
         if parts is None or parts[0].lower() != "bearer":
             if self.auto_error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from ..params import Form
-from ..requests import Request
+from ..requests import HTTPConnection
 from .base import SecurityBase, unauthorized
 from .http import authorization_parts
 
@@ -50,7 +50,7 @@ class OAuth2PasswordBearer(SecurityBase):
         flows = {"password": {"tokenUrl": token_url, "scopes": self.scopes}}
         self._init_base({"type": "oauth2", "flows": flows}, scheme_name, description, auto_error)
 
-    async def __call__(self, request: Request) -> str | None:
+    async def __call__(self, request: HTTPConnection) -> str | None:
         parts = authorization_parts(request)
         if parts is None or parts[0].lower() != "bearer":
             if self.auto_error:

@@ -27,7 +27,7 @@ import anyio.to_thread
 
 from ..exceptions import HTTPException
 from ..params import SecurityScopes
-from ..requests import Request
+from ..requests import HTTPConnection
 from .base import SecurityBase, unauthorized
 from .http import authorization_parts
 
@@ -387,7 +387,7 @@ class JWTBearer(SecurityBase):
             model = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         self._init_base(model, scheme_name, description, auto_error)
 
-    async def __call__(self, request: Request, security_scopes: SecurityScopes) -> dict[str, Any] | None:
+    async def __call__(self, request: HTTPConnection, security_scopes: SecurityScopes) -> dict[str, Any] | None:
         parts = authorization_parts(request)
         scope_part = f', scope="{security_scopes.scope_str}"' if security_scopes.scopes else ""
         if parts is None or parts[0].lower() != "bearer":
