@@ -46,7 +46,19 @@ logger = logging.getLogger("covet.ratelimit")
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _UNIT_ALIASES = {"s": "second", "sec": "second", "m": "minute", "min": "minute", "h": "hour", "d": "day"}
-_RATE_RE = re.compile(r"\s*(\d{1,9})\s*(?:/|per)\s*(\d{1,6})?\s*([a-z]+?)s?\s*", re.IGNORECASE)
+_RATE_RE = re.compile(r"\s*(\d{1,9})\s*(?:/|per)\s*(\d{1,6})?\s*([a-z]{1,8})\s*", re.IGNORECASE)
+
+
+def _unit(word: str) -> str | None:
+    """``"minutes"``, ``"minute"``, ``"min"`` and ``"m"`` → ``"minute"``; None for anything else."""
+    word = word.lower()
+    if word in _UNIT_ALIASES:
+        return _UNIT_ALIASES[word]
+    if word in _UNITS:
+        return word
+    if word.endswith("s") and word[:-1] in _UNITS:
+        return word[:-1]
+    return None
 
 
 class Rate:
@@ -71,8 +83,8 @@ def parse_rate(text: str | Rate) -> Rate:
     if isinstance(text, Rate):
         return text
     match = _RATE_RE.fullmatch(text) if isinstance(text, str) else None
-    unit = match and _UNIT_ALIASES.get(match[3].lower(), match[3].lower())
-    if match is None or unit not in _UNITS or int(match[1]) < 1 or (match[2] is not None and int(match[2]) < 1):
+    unit = _unit(match[3]) if match else None
+    if match is None or unit is None or int(match[1]) < 1 or (match[2] is not None and int(match[2]) < 1):
         raise ValueError(
             f"Cannot read the rate limit {text!r}; write '<count>/<unit>' such as '10/minute', '100/hour', "
             "'5/10 seconds' or '1000/day' (units: second, minute, hour, day)."
@@ -141,11 +153,14 @@ class MemoryBackend:
         return result
 
     def _evict(self, now: float) -> None:
+        # Down to 90% in one pass, so a flood of new keys pays for a scan once per tenth of
+        # max_keys insertions, not on every request.
         tats = self._tats
         expired = [key for key, tat in tats.items() if tat <= now]
         for key in expired:
             del tats[key]
-        while len(tats) > self.max_keys:
+        target = self.max_keys - self.max_keys // 10
+        while len(tats) > target:
             del tats[next(iter(tats))]
 
     async def aclose(self) -> None:
@@ -294,6 +309,7 @@ class Limiter:
         self.policy = policy
 
     async def key_of(self, request: Request) -> str:
+        """The budget ``request`` spends: the key function's answer, else the client address."""
         if self.key is None:
             return client_key(request)
         value: Any = self.key(request)
