@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .scaffold import Scaffold
+from .scaffold import Scaffold, rate_limit_options
 
 _IMPORT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -91,7 +91,7 @@ class Blueprint(Scaffold):
         self._check_setup_allowed("add_route")
         if name is not None and "." in name:
             raise ValueError(f"Route names inside a blueprint cannot contain dots, got {name!r}.")
-        self.deferred_routes.append((path, endpoint, methods, name, options))
+        self.deferred_routes.append((path, endpoint, methods, name, rate_limit_options(options)))
 
     def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None, name: str | None = None) -> None:
         """Nest ``blueprint`` in this one; its routes are named ``"outer.inner.func"``."""

@@ -39,6 +39,23 @@ _ROUTE_OPTIONS = frozenset(
 )
 
 
+def rate_limit_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with ``rate_limit=`` turned into the first of the route's ``dependencies``.
+
+    A route's limit is a dependency (``covet.ratelimit.RateLimit``) run before the route's other
+    dependencies, so requests failing authentication still spend the budget. ``None`` is no limit.
+    """
+    if "rate_limit" not in options:
+        return options
+    options = dict(options)
+    limit = options.pop("rate_limit")
+    if limit is not None:
+        from .ratelimit import as_dependency
+
+        options["dependencies"] = [as_dependency(limit), *(options.get("dependencies") or ())]
+    return options
+
+
 def setupmethod(method: F) -> F:
     """Refuse setup calls once the app has started serving (Flask's rule: configure, then run)."""
 
@@ -110,13 +127,7 @@ class Scaffold:
         if "body_timeout" in options:
             check_body_timeout(options["body_timeout"])
         if "rate_limit" in options:
-            # A route's own limit is a dependency (covet.ratelimit.RateLimit), run before the
-            # route's other dependencies, so requests failing authentication still count.
-            from .ratelimit import as_dependency
-
-            options = dict(options)
-            limit = as_dependency(options.pop("rate_limit"))
-            options["dependencies"] = [limit, *(options.get("dependencies") or ())]
+            options = rate_limit_options(options)  # a bad limit fails here, at the decorator
 
         def decorator(func: F) -> F:
             self.add_route(path, func, methods=methods, name=name, **options)

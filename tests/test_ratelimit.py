@@ -373,3 +373,19 @@ def test_route_limit_shared_through_redis_by_two_apps(redis_prefix: str) -> None
     with TestClient(app1) as one, TestClient(app2) as two:
         statuses = [c.post("/login").status_code for c in (one, two, one, two)]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_add_route_takes_rate_limit_too_and_none_means_no_limit(clock: Clock) -> None:
+    async def handler() -> str:
+        return "ok"
+
+    app = Covet()
+    bp = Blueprint("bp", url_prefix="/bp")
+    app.add_route("/direct", handler, methods=["GET"], name="direct", rate_limit="1/minute")
+    bp.add_route("/deferred", handler, methods=["GET"], rate_limit="1/minute")
+    app.add_route("/free", handler, methods=["GET"], name="free", rate_limit=None)
+    app.register_blueprint(bp)
+    client = TestClient(app)
+    for path in ("/direct", "/bp/deferred"):
+        assert [client.get(path).status_code for _ in range(2)] == [200, 429], path
+    assert [client.get("/free").status_code for _ in range(3)] == [200, 200, 200]
