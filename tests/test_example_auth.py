@@ -109,3 +109,22 @@ def test_openapi_shows_the_password_flow_and_scopes(example: ModuleType) -> None
     assert flow["tokenUrl"] == "/token" and set(flow["scopes"]) == {"me", "items:read", "items:write"}
     assert doc["paths"]["/items"]["post"]["security"] == [{"JWTBearer": ["items:write"]}]
     assert "security" not in doc["paths"]["/token"]["post"]
+
+
+def test_generated_client_accepts_the_document_without_warnings(example: ModuleType, tmp_path: Path) -> None:
+    import subprocess
+
+    import msgspec
+
+    source = tmp_path / "openapi.json"
+    source.write_bytes(msgspec.json.encode(example.app.openapi()))
+    result = subprocess.run(
+        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(source), "--output-path", str(tmp_path / "client"), "--meta", "none"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Warning" not in output and "WARNING" not in output and "will not be generated" not in output, output
