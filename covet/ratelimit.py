@@ -17,8 +17,10 @@ The default key is the client address from the ASGI scope (``scope["client"]``),
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
+import ipaddress
 import logging
 import math
 import re
@@ -259,9 +261,26 @@ KeyFunc = Callable[[Request], "str | None | Awaitable[str | None]"]
 
 
 def client_key(request: Request) -> str:
-    """The client's IP address from the ASGI scope (proxy-aware only through ProxyHeadersMiddleware)."""
+    """The client's address from the ASGI scope (proxy-aware only through ProxyHeadersMiddleware).
+
+    An IPv6 address counts by its /64 network: one subscriber usually holds a whole /64 and
+    could otherwise take a fresh address, and a fresh budget, for every request.
+    """
     client = request.scope.get("client")
-    return f"ip:{client[0]}" if client else "ip:unknown"
+    if not client:
+        return "ip:unknown"
+    host = client[0]
+    if ":" in host:
+        return _ipv6_key(host)
+    return f"ip:{host}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv6_key(host: str) -> str:
+    try:
+        return f"ip6:{ipaddress.IPv6Network((host.split('%', 1)[0], 64), strict=False).network_address}"
+    except ValueError:
+        return f"ip:{host[:64]}"
 
 
 def header_key(name: str) -> Callable[[Request], str | None]:

@@ -108,6 +108,19 @@ def test_x_forwarded_for_from_an_untrusted_client_cannot_spoof_the_key(clock: Cl
     assert TestClient(app, client=("198.51.100.7", 4000)).get("/").status_code == 200
 
 
+def test_ipv6_clients_count_by_their_64_network(clock: Clock) -> None:
+    app = Covet()
+
+    @app.get("/")
+    async def index() -> str:
+        return "ok"
+
+    app.add_middleware(RateLimitMiddleware, limit="2/minute")
+    hosts = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2::abcd"]
+    assert [TestClient(app, client=(h, 1)).get("/").status_code for h in hosts] == [200, 200, 429]
+    assert TestClient(app, client=("2001:db8:1:3::1", 1)).get("/").status_code == 200
+
+
 def test_key_by_api_key_header(clock: Clock) -> None:
     app = Covet()
 
