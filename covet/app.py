@@ -51,7 +51,7 @@ from .routing import (
     check_custom_methods,
     check_methods,
 )
-from .scaffold import Scaffold, setupmethod
+from .scaffold import Scaffold, rate_limit_options, setupmethod
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["Covet"]
@@ -192,6 +192,7 @@ class Covet(Scaffold):
         **options: Any,
     ) -> None:
         """Register ``endpoint`` for ``path``; the decorators call this."""
+        options = rate_limit_options(options)
         self._add_route(path, endpoint, methods, name or _endpoint_name(endpoint), (self,), options)
 
     def _add_route(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .scaffold import Scaffold
+from .scaffold import Scaffold, rate_limit_options
 
 _IMPORT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -26,7 +26,8 @@ class Blueprint(Scaffold):
         app.register_blueprint(api)      # GET /api/items, named "api.items"
 
     Hooks and error handlers registered on a blueprint apply only to its own routes (and those of
-    blueprints nested in it). ``dependencies=[Depends(...)]`` apply to every route in it.
+    blueprints nested in it). ``dependencies=[Depends(...)]`` apply to every route in it;
+    ``rate_limit="100/minute"`` (or a ``covet.ratelimit.RateLimit``) is one budget shared by its routes.
     """
 
     def __init__(
@@ -36,6 +37,7 @@ class Blueprint(Scaffold):
         url_prefix: str | None = None,
         *,
         dependencies: Iterable[Any] | None = None,
+        rate_limit: Any = None,
     ) -> None:
         if not name or not isinstance(name, str) or "." in name:
             raise ValueError(f"Blueprint names are non-empty and have no dots (they prefix route names), got {name!r}.")
@@ -60,6 +62,11 @@ class Blueprint(Scaffold):
         super().__init__(name)
         self.url_prefix = url_prefix
         self.dependencies = list(dependencies or ())
+        if rate_limit is not None:
+            # One budget for the whole blueprint, spent before its other dependencies run.
+            from .ratelimit import as_dependency
+
+            self.dependencies.insert(0, as_dependency(rate_limit))
         self.deferred_routes: list[tuple[str, Callable[..., Any], Iterable[str] | None, str | None, dict[str, Any]]] = []
         self.children: list[tuple[Blueprint, str | None, str | None]] = []
         self._registered = False
@@ -84,7 +91,7 @@ class Blueprint(Scaffold):
         self._check_setup_allowed("add_route")
         if name is not None and "." in name:
             raise ValueError(f"Route names inside a blueprint cannot contain dots, got {name!r}.")
-        self.deferred_routes.append((path, endpoint, methods, name, options))
+        self.deferred_routes.append((path, endpoint, methods, name, rate_limit_options(options)))
 
     def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None, name: str | None = None) -> None:
         """Nest ``blueprint`` in this one; its routes are named ``"outer.inner.func"``."""

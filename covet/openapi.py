@@ -260,7 +260,52 @@ def _response_content(plan: EndpointPlan, schemas: _Schemas) -> dict[str, Any] |
     return None
 
 
-def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict[str, Any]) -> dict[str, Any]:
+def _security(plan: EndpointPlan, schemes: dict[str, dict[str, Any]]) -> tuple[list[dict[str, list[str]]], bool]:
+    """The operation's ``security`` (OpenAPI 3.1 §4.8.30) and whether scopes are demanded.
+
+    Every scheme dependency of the route (``covet.security``) goes into one requirement object
+    (all of them are checked); its scopes are those its ``Security`` markers demand. When every
+    scheme is optional (``auto_error=False``), ``{}`` (no credentials) is an alternative. Each
+    scheme is added to ``schemes`` (``components.securitySchemes``) under its ``scheme_name``.
+    """
+    from .security.base import SecurityBase
+
+    requirement: dict[str, list[str]] = {}
+    optional = True
+    for dep in plan.iter_plans():
+        scheme = dep.func
+        if not isinstance(scheme, SecurityBase):
+            continue
+        known = schemes.setdefault(scheme.scheme_name, scheme.model)
+        if known != scheme.model:
+            raise ValueError(
+                f"Two different security schemes are both named {scheme.scheme_name!r} in OpenAPI; give one "
+                "of them another scheme_name=."
+            )
+        scopes = requirement.setdefault(scheme.scheme_name, [])
+        if scheme.model.get("type") in ("oauth2", "openIdConnect"):
+            scopes.extend(item for item in dep.security_scopes if item not in scopes)
+        optional = optional and not scheme.auto_error
+    if not requirement:
+        return [], False
+    demanded = any(requirement.values())
+    return ([requirement, {}] if optional else [requirement]), demanded
+
+
+def _rate_limited(plan: EndpointPlan) -> bool:
+    """Whether a ``rate_limit=`` option (a ``covet.ratelimit.RateLimit`` dependency) guards the route."""
+    from .ratelimit import RateLimit
+
+    return any(isinstance(dep.func, RateLimit) for dep in plan.iter_plans())
+
+
+def _operation(
+    route: Route,
+    method: str,
+    schemas: _Schemas,
+    error_content: dict[str, Any],
+    security_schemes: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     plan: EndpointPlan = route.plan
     options = route.options
     func = route.endpoint
@@ -355,6 +400,14 @@ def _operation(route: Route, method: str, schemas: _Schemas, error_content: dict
         responses["415"] = _error("Unsupported body media type")
     if validated:
         responses["422"] = {"description": "Validation Error", "content": {"application/json": error_content}}
+    security, scoped = _security(plan, {} if security_schemes is None else security_schemes)
+    if security:
+        operation["security"] = security
+        responses["401"] = _error("Not authenticated")
+        if scoped:
+            responses["403"] = _error("Not enough permissions (a scope is missing)")
+    if _rate_limited(plan):
+        responses["429"] = _error("Too many requests (see the Retry-After and RateLimit headers)")
     for code, extra_response in (options.get("responses") or {}).items():
         responses[str(code)] = extra_response
     operation["responses"] = responses
@@ -379,6 +432,7 @@ def build_openapi(app: Covet) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``app``'s routes (``servers`` as configured, no root path)."""
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
+    security_schemes: dict[str, dict[str, Any]] = {}
     # Every 422 shares one content object: the default error schema, or the custom handler's.
     error_content: dict[str, Any] = {}
     custom_error = app.validation_error_schema
@@ -392,7 +446,7 @@ def build_openapi(app: Covet) -> dict[str, Any]:
         item = paths.setdefault(_openapi_path(route), {})
         for method in sorted(route.methods - {"HEAD"} if route.methods != {"HEAD"} else route.methods):
             if method in _OPERATION_METHODS:  # OpenAPI has no field for CONNECT or custom methods
-                item.setdefault(method.lower(), _operation(route, method, schemas, error_content))
+                item.setdefault(method.lower(), _operation(route, method, schemas, error_content, security_schemes))
     components = schemas.render()
     for name, schema in _ERROR_COMPONENTS.items():
         if custom_error is None or name == "HTTPError":
@@ -406,6 +460,8 @@ def build_openapi(app: Covet) -> dict[str, Any]:
         document["servers"] = servers
     document["paths"] = paths
     document["components"] = {"schemas": dict(sorted(components.items()))}
+    if security_schemes:
+        document["components"]["securitySchemes"] = dict(sorted(security_schemes.items()))
     return document
 
 

@@ -48,6 +48,8 @@ __all__ = [
     "Form",
     "File",
     "Depends",
+    "Security",
+    "SecurityScopes",
     "EndpointPlan",
     "build_plan",
     "endpoint_annotations",
@@ -257,6 +259,70 @@ class Depends:
         name = getattr(self.dependency, "__qualname__", repr(self.dependency))
         extra = ("" if self.use_cache else ", use_cache=False") + ("" if self.scope == "request" else f", scope={self.scope!r}")
         return f"Depends({name}{extra})"
+
+
+class Security(Depends):
+    """A dependency that also demands OAuth2 scopes: ``Security(get_user, scopes=["items:read"])``.
+
+    The scopes add up along the chain of dependencies: a dependency that takes a
+    :class:`SecurityScopes` parameter receives every scope demanded by the ``Security`` markers
+    above it (and its own), decided when the route is registered. Security schemes from
+    ``covet.security`` used through it are documented in OpenAPI with those scopes.
+
+    A dependency whose result depends on scopes is run again for each use within one request
+    (``use_cache`` is forced off for it), so a check demanding more scopes can never be skipped
+    because a check demanding fewer already ran.
+    """
+
+    def __init__(
+        self,
+        dependency: Callable[..., Any] | None = None,
+        *,
+        scopes: list[str] | tuple[str, ...] | None = None,
+        use_cache: bool = True,
+        scope: str = "request",
+    ) -> None:
+        super().__init__(dependency, use_cache=use_cache, scope=scope)
+        scopes = list(scopes or ())
+        for item in scopes:
+            if not isinstance(item, str) or not item or " " in item:
+                raise ValueError(
+                    f"Security(scopes=...) takes non-empty scope names without spaces (RFC 6749 §3.3), got {item!r}."
+                )
+        self.scopes: tuple[str, ...] = tuple(scopes)
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1].replace("Depends(", "Security(", 1) + f", scopes={list(self.scopes)!r})"
+
+
+class SecurityScopes:
+    """The scopes demanded of a dependency by the ``Security(..., scopes=[...])`` markers above it.
+
+    Declare a parameter of this type in a dependency to receive it; ``scopes`` is the list,
+    ``scope_str`` the same joined by spaces (the form of the ``scope`` claim and of
+    ``WWW-Authenticate``'s ``scope`` parameter, RFC 6750 §3).
+    """
+
+    __slots__ = ("scopes", "scope_str")
+
+    def __init__(self, scopes: list[str] | tuple[str, ...] | None = None) -> None:
+        self.scopes: list[str] = list(scopes or ())
+        self.scope_str = " ".join(self.scopes)
+
+    def __repr__(self) -> str:
+        return f"SecurityScopes({self.scopes!r})"
+
+
+def _scopes_plan(scopes: tuple[str, ...]) -> DependencyPlan:
+    """A dependency plan that hands over the scopes fixed at registration (nothing read per request)."""
+    value = SecurityScopes(scopes)
+
+    async def security_scopes() -> SecurityScopes:
+        return value
+
+    plan = DependencyPlan(security_scopes, use_cache=False)
+    plan.only_dependencies = True
+    return plan
 
 
 # --- type inspection ----------------------------------------------------------------------------
@@ -553,6 +619,10 @@ class EndpointPlan:
         # Whether extracting the arguments needs a Request object: not when they all come from
         # the path, single query values and the JSON body, which the app reads off the scope.
         self.needs_request = True
+        #: Scopes demanded by the ``Security`` markers on the way to this plan (a dependency's).
+        self.security_scopes: tuple[str, ...] = ()
+        #: Whether this plan or one under it takes ``SecurityScopes`` (its value then depends on them).
+        self.uses_scopes = False
 
     def all_params(self) -> list[ParamSpec]:
         """This plan's request parameters plus those of its dependencies (for docs)."""
@@ -705,9 +775,16 @@ def _model_encoder(model: Any) -> Callable[[Any], bytes] | None:
 
 
 def dependency_plan(
-    marker: Depends, path: str, path_convertors: Mapping[str, Convertor], stack: tuple[Any, ...]
+    marker: Depends,
+    path: str,
+    path_convertors: Mapping[str, Convertor],
+    stack: tuple[Any, ...],
+    scopes: tuple[str, ...] = (),
 ) -> DependencyPlan:
-    """The plan of one ``Depends``; checks cycles and what app-scoped dependencies may take."""
+    """The plan of one ``Depends``; checks cycles and what app-scoped dependencies may take.
+
+    ``scopes`` are those demanded above it; a ``Security`` marker adds its own.
+    """
     func = marker.dependency
     assert func is not None
     if func in stack:
@@ -715,9 +792,14 @@ def dependency_plan(
         raise TypeError(f"Dependency cycle: {chain}. Break the cycle so each dependency is computed once.")
     app_scoped = marker.scope == "app"
     dep = DependencyPlan(func, marker.use_cache, app_scoped, marker.scope == "function")
+    if isinstance(marker, Security):
+        scopes = (*scopes, *(item for item in marker.scopes if item not in scopes))
+    dep.security_scopes = scopes
     # An app-scoped dependency has no request: plan it against no path parameters.
     _build(func, dep, path, {} if app_scoped else path_convertors, stack)
     dep.needs_exit_stack = dep.needs_exit_stack or (dep.is_generator and not app_scoped)
+    if dep.uses_scopes:
+        dep.use_cache = False  # see Security: each use checks its own scopes
     if app_scoped:
         for spec in dep.params:
             if spec.kind != DEPENDS or spec.dependency is None or not spec.dependency.app_scoped:
@@ -753,10 +835,13 @@ def _build(
                 f"{_describe(func)}: parameter {parameter.name!r} is positional-only; covet passes "
                 "arguments by name, so remove the '/' from the signature."
             )
-        spec = _param_spec(func, parameter, hints.get(parameter.name, _MISSING), path_convertors, path, stack)
+        spec = _param_spec(
+            func, parameter, hints.get(parameter.name, _MISSING), path_convertors, path, stack, plan.security_scopes
+        )
         if spec.kind == DEPENDS:
             plan.has_dependencies = True
             assert spec.dependency is not None
+            plan.uses_scopes = plan.uses_scopes or spec.dependency.uses_scopes
             plan.needs_exit_stack = plan.needs_exit_stack or spec.dependency.needs_exit_stack
         elif spec.kind == BACKGROUND:
             plan.has_background = True
@@ -841,6 +926,7 @@ def _param_spec(
     path_convertors: Mapping[str, Convertor],
     path: str,
     stack: tuple[Any, ...],
+    scopes: tuple[str, ...] = (),
 ) -> ParamSpec:
     name = parameter.name
     base, metadata = _split_annotated(annotation)
@@ -896,14 +982,23 @@ def _param_spec(
             return ParamSpec(name, CONNECTION, name, base, _MISSING)
         if issubclass(base, BackgroundTasks):
             return ParamSpec(name, BACKGROUND, name, base, _MISSING)
+        if issubclass(base, SecurityScopes):
+            spec = ParamSpec(name, DEPENDS, name, base, _MISSING)
+            spec.dependency = _scopes_plan(scopes)
+            spec.dependency.uses_scopes = True
+            return spec
     # 3. dependencies
     if isinstance(marker, Depends):
         if marker.dependency is None:
             if not callable(base) or base is _MISSING:
                 raise TypeError(f"{where}: Depends() without a function needs a callable annotation.")
-            marker = Depends(base, use_cache=marker.use_cache)
+            marker = (
+                Security(base, scopes=marker.scopes, use_cache=marker.use_cache)
+                if isinstance(marker, Security)
+                else Depends(base, use_cache=marker.use_cache)
+            )
         spec = ParamSpec(name, DEPENDS, name, annotation, _MISSING, marker)
-        spec.dependency = dependency_plan(marker, path, path_convertors, (*stack, func))
+        spec.dependency = dependency_plan(marker, path, path_convertors, (*stack, func), scopes)
         return spec
     # 4. explicit markers
     if isinstance(marker, Param):

@@ -34,8 +34,26 @@ _ROUTE_OPTIONS = frozenset(
         "max_body_size",
         "form_limits",
         "body_timeout",
+        "rate_limit",
     }
 )
+
+
+def rate_limit_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with ``rate_limit=`` turned into the first of the route's ``dependencies``.
+
+    A route's limit is a dependency (``covet.ratelimit.RateLimit``) run before the route's other
+    dependencies, so requests failing authentication still spend the budget. ``None`` is no limit.
+    """
+    if "rate_limit" not in options:
+        return options
+    options = dict(options)
+    limit = options.pop("rate_limit")
+    if limit is not None:
+        from .ratelimit import as_dependency
+
+        options["dependencies"] = [as_dependency(limit), *(options.get("dependencies") or ())]
+    return options
 
 
 def setupmethod(method: F) -> F:
@@ -101,6 +119,8 @@ class Scaffold:
             check_form_limits(options["form_limits"])
         if "body_timeout" in options:
             check_body_timeout(options["body_timeout"])
+        if "rate_limit" in options:
+            options = rate_limit_options(options)  # a bad limit fails here, at the decorator
 
         def decorator(func: F) -> F:
             self.add_route(path, func, methods=methods, name=name, **options)

@@ -1,0 +1,1 @@
+"""ASGI middleware shipped with covet, one module each."""
