@@ -26,7 +26,7 @@ from .datastructures import UploadFile
 from .exceptions import HTTPException, RequestValidationError, abort
 from .formparsers import FormLimits
 from .globals import current_app, g, request, url_for
-from .params import Body, Cookie, Depends, File, Form, Header, Path, Query
+from .params import Body, Cookie, Depends, File, Form, Header, Path, Query, Security
 from .requests import Request
 from .responses import (
     EventSourceResponse,
@@ -74,6 +74,7 @@ __all__ = [
     "FormLimits",
     "Path",
     "Query",
+    "Security",
     "Header",
     "Cookie",
     "Body",

@@ -522,12 +522,16 @@ async def _enter_app_generator(func: Callable[..., Any], kwargs: dict[str, Any],
 def _override_plan(app: Any, func: Callable[..., Any], original: DependencyPlan) -> DependencyPlan:
     # An override is planned once per override function, then cached on the app: no per-request
     # signature inspection even in tests.
+    # Keyed by the scopes too: the override of a Security(...) dependency sees the scopes the
+    # original was asked for (SecurityScopes), which differ from use to use.
     cache: dict[Any, DependencyPlan] = app.__dict__.setdefault("_override_plans", {})
-    plan = cache.get(func)
+    key = (func, original.security_scopes)
+    plan = cache.get(key)
     if plan is None:
         scope = "function" if original.function_scoped else "request"
-        plan = dependency_plan(Depends(func, use_cache=original.use_cache, scope=scope), "<override>", {}, ())
-        cache[func] = plan
+        marker = Depends(func, use_cache=original.use_cache, scope=scope)
+        plan = dependency_plan(marker, "<override>", {}, (), original.security_scopes)
+        cache[key] = plan
     return plan
 
 

@@ -153,3 +153,25 @@ def test_dependency_with_use_cache_false_is_computed_again_by_the_solver() -> No
 
     with TestClient(app) as client:
         assert client.get("/").json() == {"pair": [0, 1], "again": 2}
+
+
+def test_override_of_a_security_dependency_sees_its_scopes() -> None:
+    from covet import Security
+    from covet.security import SecurityScopes
+
+    def real(security_scopes: SecurityScopes) -> list[str]:
+        return ["real", *security_scopes.scopes]
+
+    def fake(security_scopes: SecurityScopes) -> list[str]:
+        return ["fake", *security_scopes.scopes]
+
+    app = Covet()
+
+    @app.get("/")
+    def handler(seen: Annotated[list[str], Security(real, scopes=["items:read"])]) -> list[str]:
+        return seen
+
+    with TestClient(app) as client:
+        assert client.get("/").json() == ["real", "items:read"]
+        app.dependency_overrides[real] = fake
+        assert client.get("/").json() == ["fake", "items:read"]
