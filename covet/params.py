@@ -236,6 +236,9 @@ class Depends:
     - ``"function"``: as soon as the handler returns (or raises), before the response is sent, so
       a failure there (a database commit) becomes the response: a 500, or what an error handler
       makes of it. The same name and meaning as FastAPI's.
+
+    Without ``scope=``, a dependency's ``__covet_dependency_scope__`` attribute gives the default
+    (``covet.db``'s ``db.session`` says ``"function"``), else ``"request"``.
     - ``"app"``: the value is made once for the whole app, at startup, and torn down at shutdown
       (a connection pool, an HTTP client); such a dependency may only depend on other app-scoped
       ones, since no request exists when it is made.
@@ -245,8 +248,11 @@ class Depends:
     """
 
     def __init__(
-        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True, scope: str = "request"
+        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True, scope: str | None = None
     ) -> None:
+        if scope is None:
+            # A dependency may declare the scope it needs by default (covet.db's session: "function").
+            scope = getattr(dependency, "__covet_dependency_scope__", "request")
         if scope not in ("request", "function", "app"):
             raise ValueError(f"Depends(scope=...) is 'request', 'function' or 'app', got {scope!r}.")
         self.dependency = dependency
