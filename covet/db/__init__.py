@@ -28,11 +28,12 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         "(SQLAlchemy, aiosqlite for SQLite, asyncpg for PostgreSQL)."
     ) from exc
 
-from ._database import NAMING_CONVENTION, Database, async_url
+from ._database import DEFAULT_URL, NAMING_CONVENTION, Database, async_url
 from ._errors import DatabaseUnavailable
 from .pagination import Page, paginate, paginate_keyset
 
 __all__ = [
+    "DEFAULT_URL",
     "Database",
     "DatabaseUnavailable",
     "NAMING_CONVENTION",

@@ -61,12 +61,6 @@ def async_url(url: str | URL) -> URL:
     return parsed.set(drivername=driver) if driver is not None else parsed
 
 
-class _ModelBase(DeclarativeBase):
-    """Shared by every ``db.Model``; never mapped itself."""
-
-    __abstract__ = True
-
-
 class Database:
     """An async SQLAlchemy engine tied to an app, with request-scoped sessions.
 
@@ -129,9 +123,8 @@ class Database:
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         if model_class is None:
-            model_class = type(
-                "Model", (_ModelBase,), {"__abstract__": True, "metadata": MetaData(naming_convention=NAMING_CONVENTION)}
-            )
+            # A direct subclass of DeclarativeBase: its own registry and metadata, per Database.
+            model_class = type("Model", (DeclarativeBase,), {"metadata": MetaData(naming_convention=NAMING_CONVENTION)})
         #: The declarative base of this database's tables: ``class User(db.Model): ...``.
         self.Model: type[DeclarativeBase] = model_class
         #: The tables of ``db.Model`` (what ``create_all`` and ``covet db revision --autogenerate`` see).
