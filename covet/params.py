@@ -650,7 +650,7 @@ def build_plan(
         model = None
     plan.returns_none = model is None
     if model is not _MISSING and model is not None:
-        if is_body_type(model):
+        if is_body_type(model) or _is_model(typing.get_origin(model)):  # the latter: Page[ItemOut]
             _check_type(model, f"The response model of {_describe(func)}")
             plan.encode = _model_encoder(model)
             plan.response_type = model
@@ -701,10 +701,17 @@ def _model_encoder(model: Any) -> Callable[[Any], bytes] | None:
         return None
     exact = model if isinstance(model, type) else None
     encode_json = json_encoder.encode
+    # A parametrised generic model (Page[ItemOut]): msgspec hands an instance of its class through
+    # unchanged, fields unconverted (ORM rows in a Page), so such a value is converted field by field.
+    origin = typing.get_origin(model)
+    generic = origin if isinstance(origin, type) and (issubclass(origin, msgspec.Struct) or dataclasses.is_dataclass(origin)) else None
 
     def encode(value: Any) -> bytes:
         if type(value) is exact:
             return encode_json(value)
+        if type(value) is generic:
+            names = value.__struct_fields__ if isinstance(value, msgspec.Struct) else [f.name for f in dataclasses.fields(value)]
+            value = types.SimpleNamespace(**{name: getattr(value, name) for name in names})
         return encode_json(msgspec.convert(value, model, from_attributes=True))
 
     return encode

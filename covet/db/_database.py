@@ -151,12 +151,9 @@ class Database:
 
         ``Covet(database=db)`` calls this. The app can then be found by ``covet db`` commands, and
         ``app.extensions["db"]`` is this object. Call it before the app serves its first request.
+        An app factory may tie one module-level Database to each app it makes (tests do); the
+        URL is then read from the last one's config.
         """
-        if self.app is not None and self.app is not app:
-            raise RuntimeError(
-                "This Database is already tied to another app; make one Database per app "
-                "(two apps sharing one engine would dispose it under each other at shutdown)."
-            )
         self.app = app
         extensions = app.__dict__.setdefault("extensions", {})
         extensions["db"] = self
