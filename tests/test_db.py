@@ -21,6 +21,9 @@ from covet import Covet, Depends, HTTPException
 from covet.db import DEFAULT_URL, Database, DatabaseUnavailable, async_url
 from covet.testing import AsyncTestClient, TestClient
 
+# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("serving_mode")
+
 
 class UserOut(msgspec.Struct):
     id: int
@@ -164,6 +167,7 @@ def test_session_closes_when_the_request_is_cancelled_without_gc_warnings(make_d
     assert [str(w.message) for w in caught] == []
 
 
+@pytest.mark.plain_only
 def test_transaction_outside_requests(make_db: Callable[..., Database]) -> None:
     db = make_db()
     _, User, _ = build(db)
@@ -222,6 +226,7 @@ def test_two_hundred_concurrent_requests_lose_nothing(make_db: Callable[..., Dat
     anyio.run(main)
 
 
+@pytest.mark.plain_only
 def test_sqlite_defaults(tmp_path: Any) -> None:
     db = Database(f"sqlite:///{tmp_path / 'p.db'}", busy_timeout=7)
 
@@ -239,6 +244,7 @@ def test_sqlite_defaults(tmp_path: Any) -> None:
     anyio.run(main)
 
 
+@pytest.mark.plain_only
 def test_naming_convention_names_constraints(make_db: Callable[..., Database]) -> None:
     db = make_db()
     build(db)
@@ -259,6 +265,7 @@ def test_naming_convention_names_constraints(make_db: Callable[..., Database]) -
     anyio.run(main)
 
 
+@pytest.mark.plain_only
 def test_url_from_argument_config_environment_or_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert async_url("sqlite:///a.db").drivername == "sqlite+aiosqlite"
     assert async_url("postgres://u@h/d").drivername == "postgresql+asyncpg"
@@ -278,12 +285,14 @@ def test_url_from_argument_config_environment_or_default(monkeypatch: pytest.Mon
         Database(statement_timeout=0)
 
 
+@pytest.mark.plain_only
 def test_session_is_torn_down_before_the_send_by_default() -> None:
     db = Database("sqlite://")
     assert Depends(db.session).scope == "function"
     assert Depends(db.session, scope="request").scope == "request"
 
 
+@pytest.mark.plain_only
 def test_engine_on_another_event_loop_is_refused_with_a_fix(tmp_path: Any) -> None:
     db = Database(f"sqlite:///{tmp_path / 'l.db'}")
 
@@ -385,6 +394,7 @@ def test_statement_timeout_is_503(postgres_schema: str) -> None:
         assert client.get("/fast").json() == {"one": 1}
 
 
+@pytest.mark.plain_only
 def test_ping_and_engine_defaults_on_postgresql(postgres_schema: str) -> None:
     db = postgres_database(postgres_schema, pool_size=3)
 
