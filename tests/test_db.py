@@ -436,3 +436,35 @@ def test_pool_exhausted_is_503(tmp_path: Any) -> None:
                 tg.cancel_scope.cancel()
 
     anyio.run(main)
+
+
+@pytest.mark.plain_only
+def test_other_database_errors_are_a_plain_500_or_the_apps_500_handler(tmp_path: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'e.db'}")
+    app = Covet(database=db)
+
+    @app.get("/broken")
+    async def broken(session: Annotated[AsyncSession, Depends(db.session)]) -> None:
+        await session.execute(sa.text("SELECT secret_column FROM missing_table"))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/broken")
+        assert r.status_code == 500
+        assert "missing_table" not in r.text and "secret_column" not in r.text
+
+    db2 = Database(f"sqlite:///{tmp_path / 'e2.db'}")
+    app2 = Covet()
+
+    @app2.errorhandler(500)
+    async def oops(exc: Exception) -> dict[str, str]:
+        return {"error": type(exc).__name__}
+
+    db2.init_app(app2)
+
+    @app2.get("/broken")
+    async def broken2(session: Annotated[AsyncSession, Depends(db2.session)]) -> None:
+        await session.execute(sa.text("SELECT 1 FROM missing_table"))
+
+    with TestClient(app2) as client:
+        r = client.get("/broken")
+        assert r.status_code == 500 and r.json() == {"error": "OperationalError"}

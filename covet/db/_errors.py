@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
 
+from ..pipeline import call_flexible
 from ..responses import JSONResponse
 
 if TYPE_CHECKING:
@@ -102,17 +103,24 @@ def _conflict_detail(exc: sa_exc.IntegrityError) -> str:
     return f"Conflict: the data breaks a database constraint{where}."
 
 
-async def _database_error(exc: Exception) -> Any:
-    answer = classify(exc)
-    if answer is None:
-        raise exc  # not an HTTP condition: the app's 500 (logged, nothing leaked without debug)
-    status, detail = answer
-    headers = {"Retry-After": RETRY_AFTER} if status == 503 else None
-    return JSONResponse({"detail": detail}, status, headers)
-
-
 def install_error_handlers(app: Covet) -> None:
-    """Register the 409/503 answers on ``app``, leaving any handler the app already has for these classes."""
+    """Register the 409/503 answers on ``app``, leaving any handler the app already has for these classes.
+
+    A database error with no HTTP meaning goes to the app's own 500 handler when it has one, else
+    it is re-raised and becomes the app's plain 500 (logged, nothing leaked without debug).
+    """
+
+    async def database_error(exc: Exception) -> Any:
+        answer = classify(exc)
+        if answer is None:
+            fallback = app.error_handlers.get(500)
+            if fallback is None:
+                raise exc
+            return await call_flexible(fallback, exc), 500
+        status, detail = answer
+        headers = {"Retry-After": RETRY_AFTER} if status == 503 else None
+        return JSONResponse({"detail": detail}, status, headers)
+
     for cls in (sa_exc.DBAPIError, sa_exc.TimeoutError, DatabaseUnavailable):
         if cls not in app.error_handlers:
-            app.errorhandler(cls)(_database_error)
+            app.errorhandler(cls)(database_error)
