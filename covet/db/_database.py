@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from ._errors import DatabaseUnavailable, install_error_handlers, unavailable_on_connect
+from ._errors import install_error_handlers, unavailable_on_connect
 
 if TYPE_CHECKING:
     from ..app import Covet
@@ -304,7 +304,7 @@ class Database:
                 self._sessions()
                 async with self.engine.connect() as connection:
                     await connection.execute(text("SELECT 1"))
-        except (Exception, TimeoutError, DatabaseUnavailable):
+        except Exception:  # refused, timed out (fail_after), lost, wrong password: all a False
             return False
         return True
 
