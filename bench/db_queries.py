@@ -118,9 +118,9 @@ def covet_asyncpg_app(pool: asyncpg.Pool) -> App:
     return app
 
 
-def covet_db_app(schema: str, size: int) -> tuple[App, Database]:
+def covet_db_app(schema: str, size: int, **options: Any) -> tuple[App, Database]:
     """covet with covet.db: a request-scoped AsyncSession, ORM rows encoded through WorldOut."""
-    db = Database(URL, pool_size=size, max_overflow=0, connect_args={"server_settings": {"search_path": schema}})
+    db = Database(URL, pool_size=size, max_overflow=0, connect_args={"server_settings": {"search_path": schema}}, **options)
 
     class World(db.Model):  # type: ignore[name-defined,misc]
         __tablename__ = "world"
@@ -141,8 +141,8 @@ def covet_db_app(schema: str, size: int) -> tuple[App, Database]:
     return app, db
 
 
-def peer_apps(pool: asyncpg.Pool) -> dict[str, App]:
-    """Starlette and FastAPI over the same asyncpg pool, when installed."""
+def peer_apps(pool: asyncpg.Pool, schema: str, size: int, engines: list[Any]) -> dict[str, App]:
+    """Starlette and FastAPI over the same asyncpg pool, and FastAPI with SQLAlchemy, when installed."""
     apps: dict[str, App] = {}
     try:
         from starlette.applications import Starlette
@@ -182,6 +182,49 @@ def peer_apps(pool: asyncpg.Pool) -> dict[str, App]:
         return [{"id": r[0], "randomNumber": r[1]} for r in rows]
 
     apps["fastapi-asyncpg"] = fast
+
+    # FastAPI with SQLAlchemy as its tutorial writes it: a yield dependency over async_sessionmaker.
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase):
+        pass
+
+    class World(Base):
+        __tablename__ = "world"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        random_number: Mapped[int] = mapped_column("randomnumber")
+
+    engine = create_async_engine(
+        URL.replace("postgresql://", "postgresql+asyncpg://"), pool_size=size, max_overflow=0,
+        connect_args={"server_settings": {"search_path": schema}},
+    )
+    engines.append(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def get_session() -> Any:
+        async with sessions() as session:
+            yield session
+            await session.commit()
+
+    from fastapi import Depends as FDepends
+
+    orm = FastAPI(openapi_url=None)
+
+    @orm.get("/db")
+    async def o_single(session: Annotated[AsyncSession, FDepends(get_session)]) -> dict[str, int]:
+        row = await session.get(World, _ids(1)[0])
+        assert row is not None
+        return {"id": row.id, "randomNumber": row.random_number}
+
+    @orm.get("/queries")
+    async def o_multiple(
+        session: Annotated[AsyncSession, FDepends(get_session)], queries: str | None = None
+    ) -> list[dict[str, int]]:
+        rows = [await session.get(World, i) for i in _ids(_count(queries))]
+        return [{"id": r.id, "randomNumber": r.random_number} for r in rows if r is not None]
+
+    apps["fastapi-sqlalchemy"] = orm
     return apps
 
 
@@ -249,13 +292,16 @@ async def main(args: argparse.Namespace) -> None:
         truth = {row[0]: row[1] for row in await admin.fetch(f"SELECT id, randomnumber FROM {schema}.world")}
         pool = await _pool(schema, args.concurrency)
         covet_db, db = covet_db_app(schema, args.concurrency)
+        covet_db_fast, db_fast = covet_db_app(schema, args.concurrency, pool_pre_ping=False)
+        engines: list[Any] = []
         apps: dict[str, App] = {
             "raw-asgi-asyncpg": raw_app(pool),
             "covet-asyncpg": covet_asyncpg_app(pool),
-            "covet-db (SQLAlchemy ORM)": covet_db,
-            **peer_apps(pool),
+            "covet-db": covet_db,
+            "covet-db (pool_pre_ping=False)": covet_db_fast,
+            **peer_apps(pool, schema, args.concurrency, engines),
         }
-        lifespans = [await _lifespan(apps[name]) for name in ("covet-asyncpg", "covet-db (SQLAlchemy ORM)")]
+        lifespans = [await _lifespan(apps[name]) for name in ("covet-asyncpg", "covet-db", "covet-db (pool_pre_ping=False)")]
         results: dict[tuple[str, str], list[float]] = {}
         scenarios = [("single query", "/db", b""), ("multiple queries (20)", "/queries", b"queries=20")]
         for _, path, query in scenarios:  # warm-up: connections, prepared statements, caches
@@ -271,7 +317,10 @@ async def main(args: argparse.Namespace) -> None:
             await to_app.put({"type": "lifespan.shutdown"})
             await task
         await pool.close()
+        for engine in engines:
+            await engine.dispose()
         await db.dispose()
+        await db_fast.dispose()
     finally:
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
