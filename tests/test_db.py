@@ -468,3 +468,24 @@ def test_other_database_errors_are_a_plain_500_or_the_apps_500_handler(tmp_path:
     with TestClient(app2) as client:
         r = client.get("/broken")
         assert r.status_code == 500 and r.json() == {"error": "OperationalError"}
+
+
+@pytest.mark.plain_only
+def test_dependency_overrides_replace_the_session(tmp_path: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'o.db'}")
+    app = Covet(database=db)
+    used = []
+
+    @app.get("/who")
+    async def who(session: Annotated[Any, Depends(db.session)]) -> dict[str, str]:
+        return {"session": session}
+
+    async def fake_session() -> Any:
+        used.append("opened")
+        yield "fake"
+        used.append("closed")
+
+    app.dependency_overrides[db.session] = fake_session
+    with TestClient(app) as client:
+        assert client.get("/who").json() == {"session": "fake"}
+    assert used == ["opened", "closed"]

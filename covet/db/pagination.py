@@ -105,7 +105,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(list(values))).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
+def decode_cursor(cursor: str, types: Sequence[Any]) -> list[Any]:
     """The key values in ``cursor``, converted to ``types``; a 400 for anything that is not a cursor of ours."""
     invalid = HTTPException(400, "Invalid pagination cursor; use the 'next' link of a previous page.")
     if len(cursor) > _MAX_CURSOR:
@@ -121,6 +121,15 @@ def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
         return [msgspec.convert(value, kind, strict=False) for value, kind in zip(values, types)]
     except msgspec.ValidationError:
         raise invalid from None
+
+
+def _python_type(column: Any) -> Any:
+    # What a cursor value is converted to before it is bound; a custom type that does not say
+    # takes the decoded JSON value as it is.
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return Any
 
 
 async def paginate_keyset(
@@ -150,7 +159,7 @@ async def paginate_keyset(
     names = [column.key for column in columns]
     statement = statement.order_by(*(c.desc() if descending else c.asc() for c in columns))
     if after is not None:
-        types = [column.type.python_type for column in columns]
+        types = [_python_type(column) for column in columns]
         values = decode_cursor(after, types)
         row, bound = (tuple_(*columns), tuple_(*values)) if len(columns) > 1 else (columns[0], values[0])
         statement = statement.where(row < bound if descending else row > bound)
