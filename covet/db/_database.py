@@ -21,6 +21,7 @@ from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from ._errors import install_error_handlers, unavailable_on_connect
 
@@ -191,6 +192,10 @@ class Database:
         connect_args: dict[str, Any] = {}
         if backend == "sqlite":
             connect_args["timeout"] = self.busy_timeout
+            if url.database and url.database != ":memory:" and url.query.get("mode") != "memory":
+                # A pool for file databases whatever the SQLAlchemy 2.0.x (older ones used NullPool:
+                # a new connection, thread and PRAGMAs per session).
+                options["poolclass"] = AsyncAdaptedQueuePool
         elif url.get_driver_name() == "asyncpg":
             options["pool_pre_ping"] = True
             connect_args["timeout"] = self.connect_timeout
