@@ -21,8 +21,9 @@ from covet import Covet, Depends, HTTPException
 from covet.db import DEFAULT_URL, Database, DatabaseUnavailable, async_url
 from covet.testing import AsyncTestClient, TestClient
 
-# Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("serving_mode")
+# The tests of request behaviour run three ways: plain, behind a no-op before_request hook and
+# behind a no-op middleware (serving_mode, tests/conftest.py).
+three_ways = pytest.mark.usefixtures("serving_mode")
 
 
 class UserOut(msgspec.Struct):
@@ -86,6 +87,7 @@ def build(db: Database) -> tuple[Covet, Any, Any]:
     return app, User, Post
 
 
+@three_ways
 def test_session_commits_and_orm_rows_encode_through_the_return_annotation(make_db: Callable[..., Database]) -> None:
     db = make_db()
     app, _, _ = build(db)
@@ -103,6 +105,7 @@ def test_session_commits_and_orm_rows_encode_through_the_return_annotation(make_
     assert schema == {"type": "array", "items": {"$ref": "#/components/schemas/UserOut"}}
 
 
+@three_ways
 def test_commit_failure_is_the_response_not_a_lost_write(make_db: Callable[..., Database]) -> None:
     # The INSERT runs at the commit, after the handler returned: the commit happens before the
     # response is sent, so the client gets the 409 instead of a 201 for a row that never existed.
@@ -115,6 +118,7 @@ def test_commit_failure_is_the_response_not_a_lost_write(make_db: Callable[..., 
         assert client.get("/count").json() == {"users": 1}
 
 
+@three_ways
 def test_unique_and_foreign_key_violations_are_409(make_db: Callable[..., Database]) -> None:
     app, _, _ = build(make_db())
     with TestClient(app) as client:
@@ -129,6 +133,7 @@ def test_unique_and_foreign_key_violations_are_409(make_db: Callable[..., Databa
         assert client.post("/posts", params={"author_id": 1}).status_code == 201
 
 
+@three_ways
 def test_handler_error_rolls_back(make_db: Callable[..., Database]) -> None:
     db = make_db()
     app, _, _ = build(db)
@@ -139,6 +144,7 @@ def test_handler_error_rolls_back(make_db: Callable[..., Database]) -> None:
         assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
+@three_ways
 def test_session_closes_when_the_request_is_cancelled_without_gc_warnings(make_db: Callable[..., Database]) -> None:
     db = make_db()
     app, User, _ = build(db)
@@ -167,7 +173,6 @@ def test_session_closes_when_the_request_is_cancelled_without_gc_warnings(make_d
     assert [str(w.message) for w in caught] == []
 
 
-@pytest.mark.plain_only
 def test_transaction_outside_requests(make_db: Callable[..., Database]) -> None:
     db = make_db()
     _, User, _ = build(db)
@@ -226,7 +231,6 @@ def test_two_hundred_concurrent_requests_lose_nothing(make_db: Callable[..., Dat
     anyio.run(main)
 
 
-@pytest.mark.plain_only
 def test_sqlite_defaults(tmp_path: Any) -> None:
     db = Database(f"sqlite:///{tmp_path / 'p.db'}", busy_timeout=7)
 
@@ -244,7 +248,6 @@ def test_sqlite_defaults(tmp_path: Any) -> None:
     anyio.run(main)
 
 
-@pytest.mark.plain_only
 def test_naming_convention_names_constraints(make_db: Callable[..., Database]) -> None:
     db = make_db()
     build(db)
@@ -265,7 +268,6 @@ def test_naming_convention_names_constraints(make_db: Callable[..., Database]) -
     anyio.run(main)
 
 
-@pytest.mark.plain_only
 def test_url_from_argument_config_environment_or_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert async_url("sqlite:///a.db").drivername == "sqlite+aiosqlite"
     assert async_url("postgres://u@h/d").drivername == "postgresql+asyncpg"
@@ -285,14 +287,12 @@ def test_url_from_argument_config_environment_or_default(monkeypatch: pytest.Mon
         Database(statement_timeout=0)
 
 
-@pytest.mark.plain_only
 def test_session_is_torn_down_before_the_send_by_default() -> None:
     db = Database("sqlite://")
     assert Depends(db.session).scope == "function"
     assert Depends(db.session, scope="request").scope == "request"
 
 
-@pytest.mark.plain_only
 def test_engine_on_another_event_loop_is_refused_with_a_fix(tmp_path: Any) -> None:
     db = Database(f"sqlite:///{tmp_path / 'l.db'}")
 
@@ -317,6 +317,7 @@ def _free_port() -> int:
     return port
 
 
+@three_ways
 def test_database_down_is_a_quick_503_and_ping_says_false() -> None:
     db = Database(f"postgresql://postgres@127.0.0.1:{_free_port()}/test", connect_timeout=1)
     app = Covet(database=db)
@@ -352,6 +353,7 @@ def test_database_down_is_a_quick_503_and_ping_says_false() -> None:
         anyio.run(direct)
 
 
+@three_ways
 def test_connection_killed_mid_request_is_503_then_the_next_request_works(postgres_schema: str) -> None:
     db = postgres_database(postgres_schema)
     app, _, _ = build(db)
@@ -394,7 +396,6 @@ def test_statement_timeout_is_503(postgres_schema: str) -> None:
         assert client.get("/fast").json() == {"one": 1}
 
 
-@pytest.mark.plain_only
 def test_ping_and_engine_defaults_on_postgresql(postgres_schema: str) -> None:
     db = postgres_database(postgres_schema, pool_size=3)
 
@@ -438,7 +439,6 @@ def test_pool_exhausted_is_503(tmp_path: Any) -> None:
     anyio.run(main)
 
 
-@pytest.mark.plain_only
 def test_other_database_errors_are_a_plain_500_or_the_apps_500_handler(tmp_path: Any) -> None:
     db = Database(f"sqlite:///{tmp_path / 'e.db'}")
     app = Covet(database=db)
@@ -470,7 +470,6 @@ def test_other_database_errors_are_a_plain_500_or_the_apps_500_handler(tmp_path:
         assert r.status_code == 500 and r.json() == {"error": "OperationalError"}
 
 
-@pytest.mark.plain_only
 def test_dependency_overrides_replace_the_session(tmp_path: Any) -> None:
     db = Database(f"sqlite:///{tmp_path / 'o.db'}")
     app = Covet(database=db)
@@ -489,3 +488,24 @@ def test_dependency_overrides_replace_the_session(tmp_path: Any) -> None:
     with TestClient(app) as client:
         assert client.get("/who").json() == {"session": "fake"}
     assert used == ["opened", "closed"]
+
+
+def test_database_that_accepts_but_never_answers_is_a_503_within_the_connect_timeout() -> None:
+    # A hung server (or a black-holed network path): the TCP connection opens, no reply ever comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        db = Database(f"postgresql://postgres@127.0.0.1:{port}/test", connect_timeout=0.5)
+        app = Covet(database=db)
+
+        @app.get("/users")
+        async def users(session: Annotated[AsyncSession, Depends(db.session)]) -> dict[str, Any]:
+            return {"n": await session.scalar(sa.text("SELECT 1"))}
+
+        with TestClient(app) as client:
+            started = time.perf_counter()
+            r = client.get("/users")
+            elapsed = time.perf_counter() - started
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert 0.4 < elapsed < 3

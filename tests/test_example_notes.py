@@ -21,8 +21,6 @@ from db_backends import POSTGRES_URL, _reachable, _run_sql, postgres_schema  # n
 
 from covet.testing import TestClient
 
-pytestmark = pytest.mark.usefixtures("serving_mode")
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "notes.py"
 _counter = itertools.count()
 
@@ -56,6 +54,7 @@ def notes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ModuleType
         anyio.run(drop)
 
 
+@pytest.mark.usefixtures("serving_mode")  # plain, behind a hook, behind a middleware
 def test_crud(notes: ModuleType) -> None:
     with TestClient(notes.app) as client:
         work = client.post("/notebooks", json={"name": "work"})
@@ -122,14 +121,12 @@ def _serve_and_use(tmp_path: Path, env: dict[str, str]) -> None:
             server.stdout.close()
 
 
-@pytest.mark.plain_only
 def test_readme_command_serves_it_on_sqlite(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "COVET_DATABASE_URL"}
     _serve_and_use(tmp_path, env)
     assert (tmp_path / "app.db").is_file()  # the default database, in the working directory
 
 
-@pytest.mark.plain_only
 def test_one_variable_moves_it_to_postgresql(tmp_path: Path) -> None:
     if not _reachable(POSTGRES_URL):
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} (set COVET_TEST_POSTGRES_URL)")
