@@ -100,6 +100,7 @@ class Covet(Scaffold):
         custom_methods: Iterable[str] = (),
         servers: Sequence[dict[str, Any]] | None = None,
         root_path_in_servers: bool = True,
+        database: Any = None,
     ) -> None:
         super().__init__("app")
         #: Request methods beyond RFC 9110's and PATCH that routes may use (``["PURGE"]``).
@@ -114,6 +115,8 @@ class Covet(Scaffold):
         self.body_timeout = check_body_timeout(body_timeout)
         self.router = Router()
         self.state = State()
+        #: Integrations keep themselves here by name, as in Flask (``app.extensions["db"]``).
+        self.extensions: dict[str, Any] = {}
         self.config = Config(DEBUG=debug, MAX_BODY_SIZE=max_body_size)
         self.lifespan_context = lifespan
         self.startup_funcs: list[Callable[..., Any]] = []
@@ -149,6 +152,9 @@ class Covet(Scaffold):
         self.static_url_path: str | None = None
         if static_folder is not None:
             self._add_static_route(static_folder, static_url_path)
+        if database is not None:
+            # A covet.db.Database (or anything with init_app): its engine follows the lifespan.
+            database.init_app(self)
 
     def run(
         self,

@@ -558,6 +558,10 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("target", nargs="?", help=target_help)
     openapi.add_argument("--indent", type=int, default=2)
     openapi.set_defaults(handler=_cmd_openapi)
+
+    from ._db_commands import add_parser as add_db_parser  # `covet db ...` (covet.db, issue 17)
+
+    add_db_parser(commands, target_help)
     return parser
 
 

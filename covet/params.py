@@ -238,6 +238,9 @@ class Depends:
     - ``"function"``: as soon as the handler returns (or raises), before the response is sent, so
       a failure there (a database commit) becomes the response: a 500, or what an error handler
       makes of it. The same name and meaning as FastAPI's.
+
+    Without ``scope=``, a dependency's ``__covet_dependency_scope__`` attribute gives the default
+    (``covet.db``'s ``db.session`` says ``"function"``), else ``"request"``.
     - ``"app"``: the value is made once for the whole app, at startup, and torn down at shutdown
       (a connection pool, an HTTP client); such a dependency may only depend on other app-scoped
       ones, since no request exists when it is made.
@@ -247,8 +250,11 @@ class Depends:
     """
 
     def __init__(
-        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True, scope: str = "request"
+        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True, scope: str | None = None
     ) -> None:
+        if scope is None:
+            # A dependency may declare the scope it needs by default (covet.db's session: "function").
+            scope = getattr(dependency, "__covet_dependency_scope__", "request")
         if scope not in ("request", "function", "app"):
             raise ValueError(f"Depends(scope=...) is 'request', 'function' or 'app', got {scope!r}.")
         self.dependency = dependency
@@ -714,7 +720,7 @@ def build_plan(
         model = None
     plan.returns_none = model is None
     if model is not _MISSING and model is not None:
-        if is_body_type(model):
+        if is_body_type(model) or _is_model(typing.get_origin(model)):  # the latter: Page[ItemOut]
             _check_type(model, f"The response model of {_describe(func)}")
             plan.encode = _model_encoder(model)
             plan.response_type = model
@@ -765,10 +771,17 @@ def _model_encoder(model: Any) -> Callable[[Any], bytes] | None:
         return None
     exact = model if isinstance(model, type) else None
     encode_json = json_encoder.encode
+    # A parametrised generic model (Page[ItemOut]): msgspec hands an instance of its class through
+    # unchanged, fields unconverted (ORM rows in a Page), so such a value is converted field by field.
+    origin = typing.get_origin(model)
+    generic = origin if isinstance(origin, type) and (issubclass(origin, msgspec.Struct) or dataclasses.is_dataclass(origin)) else None
 
     def encode(value: Any) -> bytes:
         if type(value) is exact:
             return encode_json(value)
+        if type(value) is generic:
+            names = value.__struct_fields__ if isinstance(value, msgspec.Struct) else [f.name for f in dataclasses.fields(value)]
+            value = types.SimpleNamespace(**{name: getattr(value, name) for name in names})
         return encode_json(msgspec.convert(value, model, from_attributes=True))
 
     return encode
