@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._route_middleware import middleware_entries
 from .scaffold import Scaffold
 
 _IMPORT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -26,7 +27,8 @@ class Blueprint(Scaffold):
         app.register_blueprint(api)      # GET /api/items, named "api.items"
 
     Hooks and error handlers registered on a blueprint apply only to its own routes (and those of
-    blueprints nested in it). ``dependencies=[Depends(...)]`` apply to every route in it.
+    blueprints nested in it). ``dependencies=[Depends(...)]`` apply to every route in it, and so
+    does ``middleware=[...]`` (ASGI middleware, outermost first, around each of its routes).
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class Blueprint(Scaffold):
         url_prefix: str | None = None,
         *,
         dependencies: Iterable[Any] | None = None,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
         if not name or not isinstance(name, str) or "." in name:
             raise ValueError(f"Blueprint names are non-empty and have no dots (they prefix route names), got {name!r}.")
@@ -60,6 +63,9 @@ class Blueprint(Scaffold):
         super().__init__(name)
         self.url_prefix = url_prefix
         self.dependencies = list(dependencies or ())
+        #: ASGI middleware around each of this blueprint's routes (and its nested blueprints'),
+        #: outermost first: ``middleware=[GZipMiddleware, (CORSMiddleware, {...})]``.
+        self.route_middleware = middleware_entries(middleware, f"middleware= of Blueprint {name!r}")
         self.deferred_routes: list[tuple[str, Callable[..., Any], Iterable[str] | None, str | None, dict[str, Any]]] = []
         self.children: list[tuple[Blueprint, str | None, str | None]] = []
         self._registered = False

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._flask_names import scaffold_attribute_error
+from ._route_middleware import middleware_entries
 from .exceptions import HTTPException
 from .requests import check_body_timeout, check_form_limits, check_max_body_size
 
@@ -34,6 +35,8 @@ _ROUTE_OPTIONS = frozenset(
         "max_body_size",
         "form_limits",
         "body_timeout",
+        "middleware",
+        "csrf_exempt",
     }
 )
 
@@ -108,6 +111,8 @@ class Scaffold:
             check_form_limits(options["form_limits"])
         if "body_timeout" in options:
             check_body_timeout(options["body_timeout"])
+        if "middleware" in options:
+            options["middleware"] = middleware_entries(options["middleware"], f"middleware= of route {path!r}")
 
         def decorator(func: F) -> F:
             self.add_route(path, func, methods=methods, name=name, **options)
