@@ -21,7 +21,7 @@ from ..requests import BodyLimits
 from ..responses import _cookie_header
 from ..routing import FOUND
 from ..types import ASGIApp, Message, Receive, Scope, Send
-from ._asgi import BodyTooLarge, buffer_body, header, header_values
+from ._asgi import BodyTooLarge, add_vary, buffer_body, header, header_values
 from ._signing import Signer, b64decode, b64encode, check_secret_keys
 
 __all__ = ["CSRFMiddleware", "csrf_token"]
@@ -47,6 +47,7 @@ def csrf_token(request: Any) -> str:
     if state is None:
         raise RuntimeError("csrf_token() needs the CSRF middleware: app.add_middleware(CSRFMiddleware, secret_key=...).")
     secret: bytes = state.secret(create=True)
+    state.used = True
     pad = secrets.token_bytes(_SECRET_BYTES)
     return b64encode(pad + bytes(a ^ b for a, b in zip(pad, secret)))
 
@@ -64,13 +65,14 @@ def _unmask(token: str) -> bytes | None:
 class _State:
     """One request's CSRF secret: from the session, or from the signed cookie (made if needed)."""
 
-    __slots__ = ("middleware", "scope", "_secret", "new_cookie")
+    __slots__ = ("middleware", "scope", "_secret", "new_cookie", "used")
 
     def __init__(self, middleware: CSRFMiddleware, scope: Scope) -> None:
         self.middleware = middleware
         self.scope = scope
         self._secret: bytes | None = None
         self.new_cookie = False
+        self.used = False  # a token went into the page: the page varies with the cookie
 
     def secret(self, create: bool) -> bytes | None:
         if self._secret is not None:
@@ -173,14 +175,18 @@ class CSRFMiddleware:
                 return
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and state.new_cookie:
-                assert state._secret is not None
-                secure = self.cookie_secure if self.cookie_secure is not None else scope.get("scheme") == "https"
-                cookie = _cookie_header(
-                    self.cookie_name, self.signer.sign(b64encode(state._secret)), None, None, "/", None,
-                    secure, True, self.same_site,
-                )
-                message = {**message, "headers": [*message.get("headers", ()), (b"set-cookie", cookie)]}
+            if message["type"] == "http.response.start" and state.used:
+                headers = list(message.get("headers", ()))
+                add_vary(headers, b"Cookie")
+                if state.new_cookie:
+                    assert state._secret is not None
+                    secure = self.cookie_secure if self.cookie_secure is not None else scope.get("scheme") == "https"
+                    cookie = _cookie_header(
+                        self.cookie_name, self.signer.sign(b64encode(state._secret)), None, None, "/", None,
+                        secure, True, self.same_site,
+                    )
+                    headers.append((b"set-cookie", cookie))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

@@ -149,7 +149,9 @@ def test_csrf_cookie_is_httponly_and_set_once() -> None:
     client = TestClient(csrf_app())
     r = client.get("/form")
     assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=Lax" in r.headers["set-cookie"]
-    assert "set-cookie" not in client.get("/form").headers
+    assert r.headers["vary"] == "Cookie"  # the page holds a token made from the cookie
+    again = client.get("/form")
+    assert "set-cookie" not in again.headers and again.headers["vary"] == "Cookie"
 
 
 def test_oversized_form_body_is_413_not_buffered_whole() -> None:
