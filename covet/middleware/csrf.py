@@ -114,7 +114,9 @@ class CSRFMiddleware:
     else in a signed ``HttpOnly`` cookie (``cookie_name``, ``SameSite=Lax``, ``Secure`` on https)
     set when a page first asks for a token. ``secret_key`` may be a list (rotation, as for
     sessions). A route opts out with the route option ``csrf_exempt=True`` (webhooks that
-    authenticate otherwise). Example::
+    authenticate otherwise). A WebSocket handshake that carries cookies and another site's
+    ``Origin`` is closed (code 1008) before the app sees it (cross-site WebSocket hijacking).
+    Example::
 
         app.add_middleware(CSRFMiddleware, secret_key=os.environ["CSRF_KEY"])
     """
@@ -164,6 +166,10 @@ class CSRFMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket" and not self._same_origin_websocket(scope):
+                # Cross-site WebSocket hijacking: browsers send cookies with any site's handshake.
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await self.app(scope, receive, send)
             return
         state = _State(self, scope)
@@ -190,6 +196,19 @@ class CSRFMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+    def _same_origin_websocket(self, scope: Scope) -> bool:
+        """Whether a WebSocket handshake may go on: no cookies, no ``Origin``, or this site's (or a
+        trusted) ``Origin``. Handshakes cannot carry a token, so the origin is the whole check."""
+        headers = scope["headers"]
+        origin = header(headers, b"origin")
+        if origin is None or header(headers, b"cookie") is None:
+            return True
+        text = origin.decode("latin-1")
+        own = _own_origin(scope)
+        if own is not None:
+            own = own.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+        return text in self.trusted_origins or text == own
 
     def _needs_check(self, scope: Scope) -> bool:
         headers = scope["headers"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 
 from covet import Covet, Request
@@ -172,3 +173,29 @@ def test_csrf_token_without_middleware_raises() -> None:
 
     with pytest.raises(RuntimeError, match="CSRFMiddleware"):
         TestClient(app).get("/")
+
+
+def test_cross_site_websocket_hijacking_is_refused() -> None:
+    accepted: list[bool] = []
+
+    async def ws_app(scope: Any, receive: Any, send: Any) -> None:
+        accepted.append(True)
+
+    middleware = CSRFMiddleware(ws_app, secret_key=KEY)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    def handshake(*headers: tuple[bytes, bytes]) -> None:
+        scope = {"type": "websocket", "scheme": "wss", "path": "/ws", "headers": [(b"host", b"shop.example"), *headers]}
+        anyio.run(middleware, scope, receive, send)
+
+    handshake((b"origin", b"https://evil.test"), (b"cookie", b"session=abc"))
+    assert sent == [{"type": "websocket.close", "code": 1008}] and accepted == []
+    handshake((b"origin", b"https://shop.example"), (b"cookie", b"session=abc"))
+    handshake((b"origin", b"https://evil.test"))  # no cookies: nothing ambient to hijack
+    assert accepted == [True, True]
