@@ -19,6 +19,8 @@ __all__ = ["GZipMiddleware", "choose_encoding", "available_encodings"]
 #: Most preferred first: used to break q-value ties.
 PREFERENCE = ("zstd", "br", "gzip")
 _MAX_ACCEPT_ENCODING = 1024  # characters of Accept-Encoding looked at; the rest is ignored
+_CACHE_SIZE = 256  # distinct Accept-Encoding values (and media types) remembered per middleware
+_UNSEEN = object()
 
 
 def available_encodings() -> tuple[str, ...]:
@@ -65,10 +67,24 @@ def choose_encoding(accept_encoding: str, offered: Sequence[str]) -> str | None:
     return best
 
 
+_compressible: dict[bytes, bool] = {}
+
+
 def _is_compressible(content_type: bytes | None) -> bool:
-    # Text and structured text compress well; images, archives and media already are compressed.
+    """Whether a body of this ``Content-Type`` is worth compressing (remembered per value)."""
     if content_type is None:
         return False
+    known = _compressible.get(content_type)
+    if known is None:
+        known = _media_is_compressible(content_type)
+        if len(_compressible) >= _CACHE_SIZE:
+            _compressible.clear()
+        _compressible[content_type] = known
+    return known
+
+
+def _media_is_compressible(content_type: bytes) -> bool:
+    # Text and structured text compress well; images, archives and media already are compressed.
     media = content_type.partition(b";")[0].strip().lower()
     if media == b"text/event-stream":
         return False  # a stream of events must arrive as sent (and proxies treat it so)
@@ -156,13 +172,24 @@ class GZipMiddleware:
         if not 1 <= compresslevel <= 9:
             raise ValueError(f"GZipMiddleware compresslevel must be 1-9, got {compresslevel!r}.")
         self.levels = {"gzip": compresslevel, "br": brotli_quality, "zstd": zstd_level}
+        self._chosen: dict[bytes, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
         accept = header(scope["headers"], b"accept-encoding")
-        coding = choose_encoding(accept.decode("latin-1"), self.encodings) if accept else None
+        if not accept:
+            await self.app(scope, receive, send)
+            return
+        # Clients send a handful of distinct values: each is parsed once (the cache is bounded,
+        # so a client sending a new value per request only costs the parse).
+        coding = self._chosen.get(accept, _UNSEEN)
+        if coding is _UNSEEN:
+            coding = choose_encoding(accept.decode("latin-1"), self.encodings)
+            if len(self._chosen) >= _CACHE_SIZE:
+                self._chosen.clear()
+            self._chosen[accept] = coding
         if coding is None:
             await self.app(scope, receive, send)
             return
@@ -185,19 +212,20 @@ class _CompressingSend:
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
-            headers = message.get("headers", ())
             status = message["status"]
-            if (
-                header(headers, b"content-encoding") is not None
-                or header(headers, b"content-range") is not None
-                or status in (204, 206, 304)
-                or status < 200
-                or not _is_compressible(header(headers, b"content-type"))
-            ):
+            content_type = length = None
+            skip = status in (204, 206, 304) or status < 200
+            for key, value in message.get("headers", ()):
+                if key == b"content-type":
+                    content_type = value
+                elif key == b"content-length":
+                    length = value
+                elif key == b"content-encoding" or key == b"content-range":
+                    skip = True
+            if skip or not _is_compressible(content_type):
                 self.passthrough = True
                 await self.send(message)
                 return
-            length = header(headers, b"content-length")
             if length is not None and length.isdigit() and int(length) < self.middleware.minimum_size:
                 self.passthrough = True
                 await self.send(message)

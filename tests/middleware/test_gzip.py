@@ -156,3 +156,12 @@ def test_head_and_range_responses_untouched() -> None:
 def test_unknown_encoding_option_refused() -> None:
     with pytest.raises(ValueError, match="compress"):
         GZipMiddleware(Covet(), encodings=["lz4"])
+
+
+def test_accept_encoding_cache_stays_bounded_under_distinct_values() -> None:
+    client = make()
+    middleware = client.app._freeze()  # the stack: _ServerErrors around GZipMiddleware
+    gzip_layer = middleware.app  # type: ignore[attr-defined]
+    for i in range(300):
+        assert client.get("/big", headers={"accept-encoding": f"gzip, x-{i}"}).headers["content-encoding"] == "gzip"
+    assert 0 < len(gzip_layer._chosen) <= 256
