@@ -194,7 +194,8 @@ def load(name: str, decoys: int, timeout: float = 0, factories: Sequence[str] = 
     try:
         module = _fresh_module(FRAMEWORKS[framework], decoys)
         contender.app = module.app
-        contender.variants = {factory: getattr(module, factory)() for factory in factories}
+        # A framework without a factory (no such middleware, say) simply has no cell for its scenario.
+        contender.variants = {factory: getattr(module, factory)() for factory in factories if hasattr(module, factory)}
         signal.setitimer(signal.ITIMER_REAL, 0)
         if framework == "covet":
             contender.compiled = covet_is_compiled()

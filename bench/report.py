@@ -42,6 +42,9 @@ BASE_SCENARIOS = ("plaintext", "json", "params", "post_items", "query")
 # The real-app scenarios, each with the bare scenario it adds work to and issue 11's target for
 # covet's ratio to raw (compiled and pure alike).
 REAL_APP = {"hooked": ("params", 1.6), "deps": ("post_items", 2.0), "stack": ("json", 1.6)}
+# Every scenario that adds work to a bare one, for the "what it adds" table: the real-app ones and
+# std_stack (covet's own CORS, GZip and sessions against the peers' that have them; no target).
+ADDS_TO = {**{name: bare for name, (bare, _) in REAL_APP.items()}, "std_stack": "json"}
 
 
 @dataclass
@@ -91,9 +94,14 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), rule, *(line(row) for row in rows)])
 
 
-def _cells(values: Sequence[float | None], suffix: str = "") -> list[str]:
-    """One cell per scenario (WRONG where there is no time) and the geo-mean, n/a if incomplete."""
-    cells = [f"{v:.2f}{suffix}" if v is not None else "WRONG" for v in values]
+def _cells(
+    values: Sequence[float | None], suffix: str = "", wrong: Sequence[bool] | None = None
+) -> list[str]:
+    """One cell per scenario and the geo-mean, n/a if incomplete. Where there is no time: WRONG
+    when the answer was wrong (or ``wrong`` is not given), "—" when nothing ran (a framework
+    without that middleware, or the raw floor for a scenario it has no app for)."""
+    flags = wrong if wrong is not None else [True] * len(values)
+    cells = [f"{v:.2f}{suffix}" if v is not None else ("WRONG" if bad else "—") for v, bad in zip(values, flags, strict=True)]
     done = [v for v in values if v is not None]
     cells.append(f"{geo_mean(done):.2f}{suffix}" if done and len(done) == len(values) else "n/a")
     return cells
@@ -112,13 +120,15 @@ def inprocess_report(rows: Sequence[Row], scenarios: Sequence[str], repeat: int)
         for s in scenarios:
             medians = [statistics.median(r.floor[s]) for r in floors if r.floor.get(s)]
             raw.append(statistics.median(medians) if medians else None)
-        us_rows.append([FLOOR, *_cells(raw)])
-        ratio_rows.append([FLOOR, *_cells([1.0 if v is not None else None for v in raw], "x")])
+        no_floor = [False] * len(scenarios)
+        us_rows.append([FLOOR, *_cells(raw, "", no_floor)])
+        ratio_rows.append([FLOOR, *_cells([1.0 if v is not None else None for v in raw], "x", no_floor)])
     for row in live:
         if row.name == FLOOR:
             continue
-        us_rows.append([row.name, *_cells([row.median(s) for s in scenarios])])
-        ratio_rows.append([row.name, *_cells([row.ratio(s) for s in scenarios], "x")])
+        wrong = [s in row.wrong for s in scenarios]
+        us_rows.append([row.name, *_cells([row.median(s) for s in scenarios], "", wrong)])
+        ratio_rows.append([row.name, *_cells([row.ratio(s) for s in scenarios], "x", wrong)])
     out = [
         f"µs per request (median of {repeat} batches; lower is better; the raw row is the median of the "
         "raw floor timed in each framework's process)",
@@ -177,7 +187,7 @@ def real_app_report(rows: Sequence[Row], scenarios: Sequence[str]) -> list[str]:
     medians in µs, and their ratio, both from the framework's own process. raw's row is the
     median of the per-process differences.
     """
-    pairs = [(name, REAL_APP[name][0]) for name in scenarios if name in REAL_APP and REAL_APP[name][0] in scenarios]
+    pairs = [(name, ADDS_TO[name]) for name in scenarios if name in ADDS_TO and ADDS_TO[name] in scenarios]
     if not pairs:
         return []
     header = ["framework", *(f"{name} − {bare}" for name, bare in pairs)]

@@ -37,13 +37,13 @@ STAMP = ".bench-requirements"
 # The frameworks in report order; the raw floor is timed inside every framework's process.
 FRAMEWORKS = ("covet", "covet-pure", "starlette", "fastapi", "blacksheep", "falcon", "litestar")
 SCENARIOS = (
-    "plaintext", "json", "params", "post_items", "query", "hooked", "deps", "stack", "deps0", "deps3",
+    "plaintext", "json", "params", "post_items", "query", "hooked", "deps", "stack", "deps0", "deps3", "std_stack",
 )  # fmt: skip
 # The same list as scenarios.DEFAULT_SCENARIOS (this part of run.py runs before msgspec is there).
 DEFAULT_SCENARIOS = ("plaintext", "json", "params", "post_items", "query", "hooked", "deps", "stack")
 # Scenarios served by a variant app built by a factory (hooked_app() ...): timed in-process only;
 # the over-server part serves each module's ``app`` and leaves them out.
-IN_PROCESS_ONLY = ("hooked", "deps", "stack")
+IN_PROCESS_ONLY = ("hooked", "deps", "stack", "std_stack")
 SWEEP = (100, 1_000, 10_000)
 PACKAGES = (
     "covet", "msgspec", "starlette", "fastapi", "pydantic", "blacksheep", "falcon", "litestar",

@@ -32,6 +32,7 @@ from apps._shared import (
     MESSAGE,
     MISSING_REQUEST_ID,
     REQUEST_ID,
+    STD_ORIGIN,
 )
 
 __all__ = [
@@ -177,6 +178,17 @@ SCENARIOS: tuple[Scenario, ...] = (
             (b"server-timing", r"app;dur=[0-9]+\.[0-9]{3}"),
             (b"access-control-allow-origin", r"\*"),
         ),
+    ),
+    Scenario(
+        "std_stack",
+        "/json",
+        "json reading the session (a first visit: no cookie) behind the framework's own CORS, GZip "
+        "(body too small to compress) and signed-cookie session middleware; covet, Starlette, FastAPI",
+        "application/json",
+        json={"message": MESSAGE},
+        headers=((b"origin", STD_ORIGIN.encode()), (b"accept-encoding", b"gzip, br")),
+        app="std_stack_app",
+        expect_headers=((b"access-control-allow-origin", re.escape(STD_ORIGIN)),),
     ),
 )
 

@@ -17,6 +17,7 @@ from typing import Any
 from ._debug import server_error_response
 from ._framing import framing_error, refuse_framing
 from ._locations import trailing_slash_location
+from ._route_middleware import middleware_entry, route_middleware, with_middleware
 from .blueprints import Blueprint, join_paths
 from .config import Config
 from .datastructures import State
@@ -84,7 +85,7 @@ class Covet(Scaffold):
         version: str = "0.1.0",
         debug: bool = False,
         lifespan: Lifespan | None = None,
-        middleware: Sequence[tuple[Any, dict[str, Any]]] | None = None,
+        middleware: Sequence[Any] | None = None,
         openapi_url: str | None = "/openapi.json",
         docs_url: str | None = "/docs",
         max_body_size: int = 1_048_576,
@@ -255,8 +256,12 @@ class Covet(Scaffold):
 
     @setupmethod
     def add_middleware(self, cls: Any, **options: Any) -> None:
-        """Wrap the app in ASGI middleware ``cls(app, **options)``; the last added is outermost."""
-        self.user_middleware.insert(0, (cls, options))
+        """Wrap the app in ASGI middleware ``cls(app, **options)``; the last added is outermost.
+
+        ``cls`` may also be a ``(class, options)`` pair, as in ``middleware=[...]``.
+        """
+        entry_cls, entry_options = middleware_entry(cls, "add_middleware()")
+        self.user_middleware.insert(0, (entry_cls, {**entry_options, **options}))
 
     @setupmethod
     def mount(self, prefix: str, app: ASGIApp, name: str | None = None) -> None:
@@ -445,6 +450,8 @@ class Covet(Scaffold):
             if route.body_limits is None:
                 route.body_limits = self._body_limits
             route.runner = build_runner(self, route.plan, route.scaffolds)
+            if entries := route_middleware(route):
+                route.runner = with_middleware(route.runner, entries)
         self._routing_runners = {
             NOT_FOUND: failure_runner(self, _not_found),
             METHOD_NOT_ALLOWED: failure_runner(self, _method_not_allowed),
@@ -600,8 +607,4 @@ def _endpoint_name(endpoint: Callable[..., Any]) -> str:
 
 
 def _middleware_entry(entry: Any) -> tuple[Any, dict[str, Any]]:
-    if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
-        return entry[0], entry[1]
-    if isinstance(entry, type) or callable(entry):
-        return entry, {}
-    raise TypeError(f"middleware=[...] takes (cls, options) pairs, got {entry!r}.")
+    return middleware_entry(entry, "Covet(middleware=[...])")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._route_middleware import middleware_entries
 from .scaffold import Scaffold, rate_limit_options
 
 _IMPORT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -26,7 +27,8 @@ class Blueprint(Scaffold):
         app.register_blueprint(api)      # GET /api/items, named "api.items"
 
     Hooks and error handlers registered on a blueprint apply only to its own routes (and those of
-    blueprints nested in it). ``dependencies=[Depends(...)]`` apply to every route in it;
+    blueprints nested in it). ``dependencies=[Depends(...)]`` apply to every route in it, and so
+    does ``middleware=[...]`` (ASGI middleware, outermost first, around each of its routes);
     ``rate_limit="100/minute"`` (or a ``covet.ratelimit.RateLimit``) is one budget shared by its routes.
     """
 
@@ -38,6 +40,7 @@ class Blueprint(Scaffold):
         *,
         dependencies: Iterable[Any] | None = None,
         rate_limit: Any = None,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
         if not name or not isinstance(name, str) or "." in name:
             raise ValueError(f"Blueprint names are non-empty and have no dots (they prefix route names), got {name!r}.")
@@ -67,6 +70,9 @@ class Blueprint(Scaffold):
             from .ratelimit import as_dependency
 
             self.dependencies.insert(0, as_dependency(rate_limit))
+        #: ASGI middleware around each of this blueprint's routes (and its nested blueprints'),
+        #: outermost first: ``middleware=[GZipMiddleware, (CORSMiddleware, {...})]``.
+        self.route_middleware = middleware_entries(middleware, f"middleware= of Blueprint {name!r}")
         self.deferred_routes: list[tuple[str, Callable[..., Any], Iterable[str] | None, str | None, dict[str, Any]]] = []
         self.children: list[tuple[Blueprint, str | None, str | None]] = []
         self._registered = False

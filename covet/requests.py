@@ -28,6 +28,7 @@ from .types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from .app import Covet
+    from .middleware.sessions import Session
 
 __all__ = ["Request", "HTTPConnection", "BodyLimits", "read_body"]
 
@@ -143,7 +144,9 @@ class HTTPConnection:
         return self._state
 
     @property
-    def session(self) -> dict[str, Any]:
+    def session(self) -> Session:
+        """The session (``covet.middleware.SessionMiddleware``): a mutable mapping with
+        ``regenerate()`` and ``clear()``; the same object in sync and async code."""
         if "session" not in self.scope:
             raise RuntimeError(
                 "request.session needs the session middleware: "

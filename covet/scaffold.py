@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ._flask_names import SCAFFOLD_ATTRIBUTES, install_flask_names, scaffold_attribute_error
+from ._route_middleware import middleware_entries
 from .exceptions import HTTPException
 from .requests import check_body_timeout, check_form_limits, check_max_body_size
 
@@ -35,6 +36,8 @@ _ROUTE_OPTIONS = frozenset(
         "form_limits",
         "body_timeout",
         "rate_limit",
+        "middleware",
+        "csrf_exempt",
     }
 )
 
@@ -121,6 +124,8 @@ class Scaffold:
             check_body_timeout(options["body_timeout"])
         if "rate_limit" in options:
             options = rate_limit_options(options)  # a bad limit fails here, at the decorator
+        if "middleware" in options:
+            options["middleware"] = middleware_entries(options["middleware"], f"middleware= of route {path!r}")
 
         def decorator(func: F) -> F:
             self.add_route(path, func, methods=methods, name=name, **options)

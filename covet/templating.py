@@ -34,6 +34,9 @@ def get_environment(app: Covet) -> jinja2.Environment:
             enable_async=False,
         )
         env.globals["url_for"] = app.url_for
+        from .middleware._templates import add_template_globals
+
+        add_template_globals(env)
         app.__dict__["_jinja_env"] = env
     return env
 

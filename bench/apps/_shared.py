@@ -28,6 +28,8 @@ from typing import Annotated, Any
 import msgspec
 
 __all__ = [
+    "STD_ORIGIN",
+    "STD_SECRET",
     "DECOY_BODY",
     "DEPS_VALUE",
     "DEPS_USER",
@@ -53,6 +55,9 @@ __all__ = [
 ]
 
 MESSAGE = "Hello, World!"
+# std_stack: the origin CORS allows (and the request sends), and the session signing key.
+STD_ORIGIN = "https://shop.example"
+STD_SECRET = "bench-session-key-0123456789abcdef"
 DECOY_BODY = "decoy"
 
 # 100 dynamic decoys shaped /decoy{i}/{x}/items/{y}, plus static decoys /pages/page{i}. The runner

@@ -9,7 +9,9 @@ The variants are the same routes on another ``Covet``: ``hooked_app()`` adds an
 ``request.state``, and returns a 400 response without it), ``deps_app()`` gives ``POST /items``
 three ``Depends``: a constant, a generator (the session, closed after the response) and one on
 the generator that reads ``x-user`` through ``Header()``; ``stack_app()`` passes the three
-pure-ASGI middleware as ``Covet(middleware=[...])``.
+pure-ASGI middleware as ``Covet(middleware=[...])``; ``std_stack_app()`` puts covet's own
+``CORSMiddleware``, ``GZipMiddleware`` and ``SessionMiddleware`` (signed cookie) in front of a
+``/json`` that reads the session.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from apps._shared import (
     DECOY_BODY,
     MESSAGE,
     MISSING_REQUEST_ID,
+    STD_ORIGIN,
+    STD_SECRET,
     Item,
     Session,
     current_user,
@@ -30,8 +34,9 @@ from apps._shared import (
     static_decoy_paths,
 )
 from covet import Covet, Depends, Header, JSONResponse, PlainTextResponse, Request
+from covet.middleware import CORSMiddleware, GZipMiddleware, SessionMiddleware
 
-__all__ = ["app", "deps_app", "hooked_app", "stack_app"]
+__all__ = ["app", "deps_app", "hooked_app", "stack_app", "std_stack_app"]
 
 
 async def plaintext() -> PlainTextResponse:
@@ -39,6 +44,11 @@ async def plaintext() -> PlainTextResponse:
 
 
 async def json() -> dict[str, Any]:
+    return {"message": MESSAGE}
+
+
+async def json_session(request: Request) -> dict[str, Any]:
+    request.session.get("user")
     return {"message": MESSAGE}
 
 
@@ -124,14 +134,18 @@ async def require_request_id(request: Request) -> JSONResponse | None:
 
 
 def build(
-    *, items: Callable[..., Any] = post_item, middleware: Sequence[Any] = (), hook: bool = False
+    *,
+    items: Callable[..., Any] = post_item,
+    middleware: Sequence[Any] = (),
+    hook: bool = False,
+    json_handler: Callable[..., Any] = json,
 ) -> Covet:
     """The bench routes on a new app; the arguments make the variants."""
     app = Covet(docs_url=None, openapi_url=None, middleware=list(middleware) or None)
     if hook:
         app.before_request(require_request_id)
     app.get("/plaintext")(plaintext)
-    app.get("/json")(json)
+    app.get("/json")(json_handler)
     app.post("/items", status_code=201)(items)
     app.get("/query")(query)
     app.get("/deps0")(deps0)
@@ -158,3 +172,14 @@ def deps_app() -> Covet:
 
 def stack_app() -> Covet:
     return build(middleware=STACK)
+
+
+def std_stack_app() -> Covet:
+    return build(
+        json_handler=json_session,
+        middleware=[
+            (CORSMiddleware, {"allow_origins": [STD_ORIGIN]}),
+            GZipMiddleware,
+            (SessionMiddleware, {"secret_key": STD_SECRET}),
+        ],
+    )

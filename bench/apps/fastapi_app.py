@@ -30,6 +30,8 @@ from apps._shared import (
     DECOY_BODY,
     MESSAGE,
     MISSING_REQUEST_ID,
+    STD_ORIGIN,
+    STD_SECRET,
     Session,
     current_user,
     dynamic_decoy_prefixes,
@@ -37,7 +39,7 @@ from apps._shared import (
     static_decoy_paths,
 )
 
-__all__ = ["app", "deps_app", "hooked_app", "stack_app"]
+__all__ = ["app", "deps_app", "hooked_app", "stack_app", "std_stack_app"]
 
 
 class Item(BaseModel):
@@ -171,3 +173,23 @@ def deps_app() -> FastAPI:
 
 def stack_app() -> FastAPI:
     return build(middleware=STACK)
+
+
+async def json_session(request: Request) -> dict[str, Any]:
+    request.session.get("user")
+    return {"message": MESSAGE}
+
+
+def std_stack_app() -> FastAPI:
+    """``/json`` reading the session, behind Starlette's CORS, GZip and (itsdangerous) sessions."""
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.sessions import SessionMiddleware
+
+    app = build()
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/json"]
+    app.add_api_route("/json", json_session, methods=["GET"])
+    app.add_middleware(SessionMiddleware, secret_key=STD_SECRET)
+    app.add_middleware(GZipMiddleware)
+    app.add_middleware(CORSMiddleware, allow_origins=[STD_ORIGIN])
+    return app

@@ -31,6 +31,8 @@ from apps._shared import (
     DECOY_BODY,
     MESSAGE,
     MISSING_REQUEST_ID,
+    STD_ORIGIN,
+    STD_SECRET,
     Item,
     Session,
     current_user,
@@ -41,7 +43,7 @@ from apps._shared import (
     static_decoy_paths,
 )
 
-__all__ = ["app", "deps_app", "hooked_app", "stack_app"]
+__all__ = ["app", "deps_app", "hooked_app", "stack_app", "std_stack_app"]
 
 _encode_json = msgspec.json.Encoder().encode
 _decode_item = msgspec.json.Decoder(Item).decode
@@ -165,3 +167,25 @@ def deps_app() -> Starlette:
 
 def stack_app() -> Starlette:
     return Starlette(routes=routes, middleware=[Middleware(cls) for cls in STACK])
+
+
+async def json_session(request: Request) -> JSONResponse:
+    request.session.get("user")
+    return JSONResponse({"message": MESSAGE})
+
+
+def std_stack_app() -> Starlette:
+    """``/json`` reading the session, behind Starlette's CORS, GZip and (itsdangerous) sessions."""
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.sessions import SessionMiddleware
+
+    json_route = Route("/json", json_session)
+    return Starlette(
+        routes=[json_route if getattr(r, "path", None) == "/json" else r for r in routes],
+        middleware=[
+            Middleware(CORSMiddleware, allow_origins=[STD_ORIGIN]),
+            Middleware(GZipMiddleware),
+            Middleware(SessionMiddleware, secret_key=STD_SECRET),
+        ],
+    )

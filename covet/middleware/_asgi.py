@@ -1,0 +1,121 @@
+"""Small helpers the middleware share: raw ASGI headers, plain responses, a replayable body.
+
+Middleware work on the raw ``[(name, value), ...]`` byte pairs of ASGI messages (names
+lower-case, as ASGI requires of servers and covet's responses), so no header object is made on
+the request path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..types import Message, Receive, Scope, Send
+
+__all__ = [
+    "header",
+    "header_values",
+    "add_vary",
+    "plain_response",
+    "buffer_body",
+    "BodyTooLarge",
+]
+
+
+def header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower-case bytes), or None."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    """Every value of header ``name``, in order."""
+    return [value for key, value in headers if key == name]
+
+
+def add_vary(headers: list[tuple[bytes, bytes]], field: bytes) -> None:
+    """Add ``field`` to the response's ``Vary`` (RFC 9110 §12.5.5), keeping the app's own values.
+
+    Several ``Vary`` headers are merged into one; ``Vary: *`` already covers everything.
+    """
+    existing: list[bytes] = []
+    kept: list[tuple[bytes, bytes]] = []
+    for key, value in headers:
+        if key == b"vary":
+            existing += [item.strip() for item in value.split(b",") if item.strip()]
+        else:
+            kept.append((key, value))
+    if not existing:
+        headers.append((b"vary", field))
+        return
+    lowered = {item.lower() for item in existing}
+    if field.lower() not in lowered and b"*" not in lowered:
+        existing.append(field)
+    headers[:] = kept
+    headers.append((b"vary", b", ".join(existing)))
+
+
+async def plain_response(
+    send: Send, status: int, text: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    """Send a small ``text/plain`` response (a refusal made by a middleware)."""
+    body = text.encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode("latin-1")),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the limit :func:`buffer_body` was given."""
+
+
+async def buffer_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, Receive]:
+    """Read the whole request body, and a ``receive`` that hands the same body to the app.
+
+    For middleware that must look at the body (a CSRF form field, a signature) without taking it
+    from the handler: the app reads the body through the returned ``receive`` exactly as it would
+    have. A ``Content-Length`` over ``limit`` (bytes) raises :class:`BodyTooLarge` before anything
+    is read, a body growing past it as soon as it does, so memory stays bounded. A disconnect is
+    passed on to the app as it came. Example::
+
+        body, receive = await buffer_body(scope, receive, 1_048_576)
+        await app(scope, receive, send)
+    """
+    length = header(scope["headers"], b"content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+    chunks = bytearray()
+    pending: list[Message] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            pending.append(message)  # http.disconnect: the app sees it in its turn
+            break
+        chunks += message.get("body", b"")
+        if len(chunks) > limit:
+            raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+        if not message.get("more_body", False):
+            break
+    body = bytes(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            if pending:
+                return pending.pop()
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
