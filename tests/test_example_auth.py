@@ -2,6 +2,7 @@
 
 import importlib.util
 import itertools
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,7 +50,9 @@ def test_register_login_and_read_yourself(client: TestClient) -> None:
 
 
 def test_register_refuses_taken_names_and_weak_passwords(client: TestClient) -> None:
-    assert client.post("/register", json={"username": "alice", "password": "correct horse"}).status_code == 201
+    assert (
+        client.post("/register", json={"username": "alice", "password": "correct horse"}).status_code == 201
+    )
     assert client.post("/register", json={"username": "alice", "password": "another one"}).status_code == 409
     r = client.post("/register", json={"username": "bob", "password": "short"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "password"]
@@ -119,7 +122,18 @@ def test_generated_client_accepts_the_document_without_warnings(example: ModuleT
     source = tmp_path / "openapi.json"
     source.write_bytes(msgspec.json.encode(example.app.openapi()))
     result = subprocess.run(
-        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(source), "--output-path", str(tmp_path / "client"), "--meta", "none"],
+        [
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            str(source),
+            "--output-path",
+            str(tmp_path / "client"),
+            "--meta",
+            "none",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -127,4 +141,63 @@ def test_generated_client_accepts_the_document_without_warnings(example: ModuleT
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "Warning" not in output and "WARNING" not in output and "will not be generated" not in output, output
+    assert "Warning" not in output and "WARNING" not in output and "will not be generated" not in output, (
+        output
+    )
+
+
+# -- the server-rendered site: session-cookie login -------------------------------------------------
+
+
+def _csrf_field(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match is not None, page
+    return match.group(1)
+
+
+def test_session_login_page_logs_in_and_out(client: TestClient) -> None:
+    client.post("/register", json={"username": "alice", "password": "correct horse"})
+    assert client.get("/account", follow_redirects=False).headers["location"] == "/login"
+    page = client.get("/login")
+    token = _csrf_field(page.text)
+    before = client.cookies.get("session")
+    r = client.post(
+        "/login",
+        data={"username": "alice", "password": "correct horse", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/account"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    # A new session at login: whatever id the browser held before is not the one logged in.
+    assert client.cookies.get("session") != before
+    account = client.get("/account")
+    assert "Logged in as alice." in account.text
+    out = client.post("/logout", data={"csrf_token": _csrf_field(account.text)}, follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_session_login_with_a_wrong_password_shows_the_form_again(client: TestClient) -> None:
+    client.post("/register", json={"username": "alice", "password": "correct horse"})
+    token = _csrf_field(client.get("/login").text)
+    r = client.post("/login", data={"username": "alice", "password": "wrong one!", "csrf_token": token})
+    assert r.status_code == 400 and "Incorrect username or password." in r.text
+    assert client.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_cross_site_login_post_is_refused_by_csrf(client: TestClient) -> None:
+    # Login CSRF: another site posting the form (no token, foreign Origin) to log the victim in.
+    client.post("/register", json={"username": "alice", "password": "correct horse"})
+    r = client.post(
+        "/login",
+        data={"username": "alice", "password": "correct horse"},
+        headers={"Origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    no_token = client.post(
+        "/login", data={"username": "alice", "password": "correct horse"}, follow_redirects=False
+    )
+    assert no_token.status_code == 403
+    assert client.get("/account", follow_redirects=False).status_code == 303
