@@ -199,18 +199,21 @@ class _Channel:
 
     async def finish(self) -> None:
         """Close from the client side if still open, then wait for the app to end (or call it hung)."""
-        await self.close()
-        with anyio.move_on_after(_APP_END_TIMEOUT):
-            await self.done.wait()
-        if not self.done.is_set():
-            assert self.cancel_scope is not None
-            self.cancel_scope.cancel()
-            await self.done.wait()
-            raise RuntimeError(
-                f"The app kept running {_APP_END_TIMEOUT:g} s after the WebSocket closed; a handler must "
-                "return once receive_*() raises WebSocketDisconnect."
-            )
-        self.to_app.close()
+        try:
+            await self.close()
+            with anyio.move_on_after(_APP_END_TIMEOUT):
+                await self.done.wait()
+            if not self.done.is_set():
+                assert self.cancel_scope is not None
+                self.cancel_scope.cancel()
+                await self.done.wait()
+                raise RuntimeError(
+                    f"The app kept running {_APP_END_TIMEOUT:g} s after the WebSocket closed; a handler "
+                    "must return once receive_*() raises WebSocketDisconnect."
+                )
+        finally:
+            for stream in (self.to_app, self.app_inbox, self.from_app):
+                stream.close()
         if self.error is not None and self.raise_server_exceptions:
             error, self.error = self.error, None
             raise error

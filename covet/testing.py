@@ -378,13 +378,21 @@ class AsyncTestClient(httpx.AsyncClient):
             request, subprotocols, self.root_path, self._lifespan.state if self._lifespan else {}, self.client_address
         )
         channel = _Channel(self.app, scope, self.raise_server_exceptions)
+        error: Exception | None = None
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(channel.run_app)
+            # Exceptions leave the task group unwrapped: a test expects WebSocketDisconnect itself,
+            # not an ExceptionGroup holding it.
             try:
-                await channel.connect()
-                yield AsyncWebSocketTestSession(channel)
-            finally:
-                await channel.finish()
+                try:
+                    await channel.connect()
+                    yield AsyncWebSocketTestSession(channel)
+                finally:
+                    await channel.finish()
+            except Exception as exc:
+                error = exc
+        if error is not None:
+            raise error
 
     async def __aenter__(self) -> AsyncTestClient:
         await super().__aenter__()
