@@ -9,7 +9,17 @@ import anyio
 import msgspec
 import pytest
 
-from covet import BackgroundTasks, Blueprint, Covet, Depends, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
+from covet import (
+    BackgroundTasks,
+    Blueprint,
+    Covet,
+    Depends,
+    Header,
+    HTTPException,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from covet.testing import AsyncTestClient, TestClient, WebSocketRejected
 from covet.websockets import WebSocketLimits, WebSocketState
 
