@@ -111,6 +111,7 @@ class Covet(Scaffold):
         root_path_in_servers: bool = True,
         websocket_max_message_size: int | None = 1_048_576,
         background_grace_period: float = 5.0,
+        asyncapi_url: str | None = "/asyncapi.json",
     ) -> None:
         super().__init__("app")
         #: Request methods beyond RFC 9110's and PATCH that routes may use (``["PURGE"]``).
@@ -165,6 +166,9 @@ class Covet(Scaffold):
         self.websocket_max_message_size = check_max_message_size(websocket_max_message_size)
         self.background_error_handlers: list[Callable[..., Any]] = []
         self.app_tasks = AppTasks(self, background_grace_period)
+        #: Where the AsyncAPI document of the WebSocket routes is served (added with the first one).
+        self.asyncapi_url = asyncapi_url
+        self.asyncapi_schema: dict[str, Any] | None = None
 
     def run(
         self,
@@ -393,6 +397,14 @@ class Covet(Scaffold):
 
             self.openapi_schema = build_openapi(self)
         return self.openapi_schema
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of the WebSocket routes (built once, then cached; covet.asyncapi)."""
+        if self.asyncapi_schema is None:
+            from .asyncapi import build_asyncapi
+
+            self.asyncapi_schema = build_asyncapi(self)
+        return self.asyncapi_schema
 
     @property
     def routes(self) -> list[Route]:

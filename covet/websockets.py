@@ -62,6 +62,8 @@ WEBSOCKET_OPTIONS = frozenset(
         "max_message_size",
         "receive_timeout",
         "send_queue_size",
+        "receive",
+        "send",
     }
 )
 
@@ -608,6 +610,11 @@ def check_websocket_options(path: str, options: Mapping[str, Any]) -> None:
     WebSocketLimits(
         options.get("max_message_size", 1), options.get("receive_timeout"), options.get("send_queue_size", 1)
     )
+    from .asyncapi import check_message_type
+
+    for option in ("receive", "send"):
+        if options.get(option) is not None:
+            check_message_type(option, options[option], path)
 
 
 def add_websocket_route(
@@ -625,7 +632,11 @@ def add_websocket_route(
     check_websocket_options(path, options)
     if not callable(endpoint):
         raise TypeError(f"WebSocket route {path!r} needs a callable handler, got {endpoint!r}.")
+    from .asyncapi import install_asyncapi_route
+
     route = Route(path, endpoint, methods=["GET"], name=name, scaffolds=scaffolds, options=options, scope_type="websocket")
     check_websocket_plan(route.plan, path)
     app.router.add(route)
+    app.asyncapi_schema = None
+    install_asyncapi_route(app)
     return route
