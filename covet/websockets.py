@@ -545,6 +545,11 @@ async def _fail(websocket: WebSocket, exc: Exception, route: Route) -> None:
         await _refuse(websocket, status, detail, reason, exc)
         return
     if state is WebSocketState.CONNECTED:
+        if isinstance(exc, HTTPException):
+            # Raised on purpose (a permission checked mid-conversation): the client's fault, said
+            # in the close reason, not a server error.
+            await websocket.close(1008, str(exc.detail))
+            return
         logger.error("WebSocket handler %r failed on %s; closing with 1011", route.name, websocket.path, exc_info=exc)
         await websocket.close(1011, "internal error")
     else:

@@ -369,6 +369,23 @@ def test_handler_exception_after_accept_closes_1011_and_is_logged(caplog: pytest
     assert "kaboom" in caplog.text and "boom" in caplog.text
 
 
+def test_http_exception_after_accept_closes_1008_with_its_detail(caplog: pytest.LogCaptureFixture) -> None:
+    app = Covet()
+
+    @app.websocket("/rooms")
+    async def rooms(websocket: WebSocket) -> None:
+        await websocket.accept()
+        if await websocket.receive_text() == "admin":
+            raise HTTPException(403, "not an admin")
+
+    with TestClient(app) as client, client.websocket_connect("/rooms") as ws:
+        ws.send_text("admin")
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_text()
+    assert (info.value.code, info.value.reason) == (1008, "not an admin")
+    assert "not an admin" not in caplog.text  # the client's fault: not logged as a server error
+
+
 def test_exception_before_accept_is_a_403_that_leaks_nothing(caplog: pytest.LogCaptureFixture) -> None:
     app = Covet()
 
