@@ -151,7 +151,8 @@ class Scaffold:
 
         Options: ``max_message_size`` (bytes, default the app's ``websocket_max_message_size``),
         ``receive_timeout`` (seconds), ``send_queue_size``, ``dependencies``, ``include_in_schema``,
-        ``summary``, ``description``, ``tags``. See covet.websockets.
+        ``summary``, ``description``, ``tags``, and ``receive=Type`` / ``send=Type`` (the message
+        types the AsyncAPI document shows). See covet.websockets and covet.asyncapi.
         """
         from .websockets import check_websocket_options
 
