@@ -74,6 +74,7 @@ async def boom(websocket: WebSocket):
 '''
 
 SERVERS = ["hypercorn", "uvicorn", "granian"]
+BOOM_SENT: set[str] = set()  # servers (of this process) whose /boom handler was made to fail
 
 # What the client sees when the app refuses a handshake with HTTPException(401): the app's own
 # status where the server offers the websocket.http.response extension (all three do), else the
@@ -98,9 +99,11 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield server, port
     finally:
         stderr = stop(process).decode(errors="replace")
-    # Only the deliberate failure (/boom) is logged; a vanished client is not an error.
+    # Only the deliberate failure (/boom) is logged; a vanished client is not an error. (Under
+    # pytest-xdist a worker may not have run the /boom test against its own server.)
     assert stderr.count("Traceback") <= 1, stderr
-    assert "ValueError: boom" in stderr, stderr
+    if server in BOOM_SENT:
+        assert "ValueError: boom" in stderr, stderr
 
 
 def url(port: int, path: str) -> str:
@@ -139,9 +142,10 @@ def test_oversized_message_closes_1009(served: tuple[str, int]) -> None:
 
 
 def test_handler_exception_closes_1011(served: tuple[str, int]) -> None:
-    _, port = served
+    server, port = served
     with connect(url(port, "/boom"), open_timeout=5) as ws:
         ws.send("go")
+        BOOM_SENT.add(server)
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(timeout=5)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1011
