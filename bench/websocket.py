@@ -2,9 +2,9 @@
 
 Run from the repository root, in a venv with covet, starlette, uvicorn, hypercorn and websockets::
 
-    python bench/websocket.py [--duration 3] [--server uvicorn --server hypercorn] [--connections 1000]
+    python bench/websocket.py [--duration 3] [--server uvicorn --server hypercorn --server granian] [--connections 1000]
 
-For each server and app (raw ASGI floor, Starlette, covet) one server worker is started on a free
+Default servers: uvicorn and hypercorn (granian with ``--server granian``). For each server and app (raw ASGI floor, Starlette, covet) one server worker is started on a free
 port (pinned to CPU 0 with taskset when available; the client runs on CPU 1), then:
 
 - ``1 conn``: one connection sends a text message and waits for the echo, for ``--duration`` s;
@@ -49,6 +49,11 @@ def server_command(server: str, app: str, port: int) -> list[str]:
         return command
     if server == "hypercorn":
         return [sys.executable, "-m", "hypercorn", f"{target}()" if app in FACTORIES else target, "--bind", f"127.0.0.1:{port}"]
+    if server == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port), "--log-level", "warning", target]
+        if app in FACTORIES:
+            command.insert(-1, "--factory")
+        return command
     raise SystemExit(f"unknown server {server!r}")
 
 
@@ -144,7 +149,7 @@ def measure(server: str, app: str, duration: float, connections: int) -> tuple[f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", action="append", choices=["uvicorn", "hypercorn"])
+    parser.add_argument("--server", action="append", choices=["uvicorn", "hypercorn", "granian"])
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=1000)
     args = parser.parse_args()
