@@ -42,6 +42,7 @@ from .responses import (
     redirect,
 )
 from .templating import render_template
+from .websockets import WebSocket, WebSocketDisconnect
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,8 @@ __all__ = [
     "Covet",
     "Blueprint",
     "Request",
+    "WebSocket",
+    "WebSocketDisconnect",
     "BackgroundTasks",
     "Response",
     "JSONResponse",

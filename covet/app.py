@@ -18,6 +18,7 @@ from ._debug import server_error_response
 from ._framing import framing_error, refuse_framing
 from ._locations import trailing_slash_location
 from ._route_middleware import middleware_entry, route_middleware, with_middleware
+from .background import AppTasks
 from .blueprints import Blueprint, join_paths
 from .config import Config
 from .datastructures import State
@@ -54,6 +55,14 @@ from .routing import (
 )
 from .scaffold import Scaffold, rate_limit_options, setupmethod
 from .types import ASGIApp, Message, Receive, Scope, Send
+from .websockets import (
+    add_websocket_route,
+    check_http_plan,
+    check_max_message_size,
+    serve_websocket,
+    websocket_limits,
+    websocket_runner,
+)
 
 __all__ = ["Covet"]
 
@@ -102,6 +111,9 @@ class Covet(Scaffold):
         servers: Sequence[dict[str, Any]] | None = None,
         root_path_in_servers: bool = True,
         database: Any = None,
+        websocket_max_message_size: int | None = 1_048_576,
+        background_grace_period: float = 5.0,
+        asyncapi_url: str | None = "/asyncapi.json",
     ) -> None:
         super().__init__("app")
         #: Request methods beyond RFC 9110's and PATCH that routes may use (``["PURGE"]``).
@@ -153,6 +165,14 @@ class Covet(Scaffold):
         self.static_url_path: str | None = None
         if static_folder is not None:
             self._add_static_route(static_folder, static_url_path)
+        # WebSockets and background work (covet.websockets, covet.background).
+        #: Default largest received WebSocket message in bytes (route option max_message_size).
+        self.websocket_max_message_size = check_max_message_size(websocket_max_message_size)
+        self.background_error_handlers: list[Callable[..., Any]] = []
+        self.app_tasks = AppTasks(self, background_grace_period)
+        #: Where the AsyncAPI document of the WebSocket routes is served (added with the first one).
+        self.asyncapi_url = asyncapi_url
+        self.asyncapi_schema: dict[str, Any] | None = None
         if database is not None:
             # A covet.db.Database (or anything with init_app): its engine follows the lifespan.
             database.init_app(self)
@@ -211,6 +231,9 @@ class Covet(Scaffold):
         scaffolds: tuple[Scaffold, ...],
         options: dict[str, Any],
     ) -> None:
+        if options.get("scope_type") == "websocket":
+            add_websocket_route(self, path, endpoint, name, scaffolds, options)
+            return
         if not callable(endpoint):
             raise TypeError(f"Route {path!r} needs a callable handler, got {endpoint!r}.")
         if inspect.isasyncgenfunction(endpoint) or inspect.isgeneratorfunction(endpoint):
@@ -220,6 +243,7 @@ class Covet(Scaffold):
             )
         methods = check_methods(methods or ["GET"], path, self.custom_methods)
         route = Route(path, endpoint, methods=methods, name=name, scaffolds=scaffolds, options=options)
+        check_http_plan(route.plan, path)
         if _BODY_OPTIONS.intersection(options):
             # Resolved now, against the app's defaults, so reading a body never looks them up.
             route.body_limits = BodyLimits(
@@ -318,6 +342,25 @@ class Covet(Scaffold):
         self.shutdown_funcs.append(func)
         return func
 
+    @setupmethod
+    def on_background_error(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``func(exc)`` or ``func(exc, request)`` (sync or async) when background work fails.
+
+        Background work is ``BackgroundTasks`` tasks, a response's ``background`` and
+        ``app.spawn()`` work (``request`` is None there). The failure is logged either way;
+        see covet.background.
+        """
+        self.background_error_handlers.append(func)
+        return func
+
+    def spawn(self, func: Callable[..., Any], /, *args: Any) -> None:
+        """Run ``func(*args)`` in the app's task group for the app's lifetime (see covet.background).
+
+        Cancelled at shutdown after ``Covet(background_grace_period=5.0)`` seconds; an exception is
+        logged and passed to ``on_background_error``. Raises RuntimeError outside the lifespan.
+        """
+        self.app_tasks.spawn(func, *args)
+
     def validation_error_handler(
         self, func: Callable[..., Any] | None = None, *, schema: Any = None
     ) -> Any:
@@ -366,6 +409,14 @@ class Covet(Scaffold):
 
             self.openapi_schema = build_openapi(self)
         return self.openapi_schema
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of the WebSocket routes (built once, then cached; covet.asyncapi)."""
+        if self.asyncapi_schema is None:
+            from .asyncapi import build_asyncapi
+
+            self.asyncapi_schema = build_asyncapi(self)
+        return self.asyncapi_schema
 
     @property
     def routes(self) -> list[Route]:
@@ -432,9 +483,7 @@ class Covet(Scaffold):
         if kind == "lifespan":
             await self._handle_lifespan(scope, receive, send)
         elif kind == "websocket":
-            # WebSocket routes arrive with the real-time issue; until then refuse cleanly.
-            await receive()
-            await send({"type": "websocket.close", "code": 1000})
+            await serve_websocket(self, scope, receive, send)
         else:
             raise RuntimeError(f"covet does not handle ASGI scope type {kind!r}.")
 
@@ -447,6 +496,9 @@ class Covet(Scaffold):
         self._body_limits = BodyLimits(self.max_body_size, self.form_limits, self.body_timeout)
         self._resolve = self.router.http.resolve
         for route in self.router.routes:
+            if route.scope_type == "websocket":
+                route.runner = websocket_runner(self, route, websocket_limits(self, route.options))  # type: ignore[assignment]
+                continue
             if route.body_limits is None:
                 route.body_limits = self._body_limits
             route.runner = build_runner(self, route.plan, route.scaffolds)
@@ -508,6 +560,7 @@ class Covet(Scaffold):
     async def _lifespan(self, scope: Scope) -> Any:
         # Startup: on_startup hooks, the lifespan= context, app-scoped dependencies; shutdown in reverse.
         token = _app_var.set(self)
+        await self.app_tasks.open()  # app.spawn() work: open before startup functions, which may spawn
         try:
             for func in self.startup_funcs:
                 await call_flexible(func)
@@ -522,9 +575,11 @@ class Covet(Scaffold):
                 stack.push_async_callback(self.app_dependencies.shutdown)
                 await self.app_dependencies.startup()
                 yield
+                await self.app_tasks.stop()  # before teardown: running work still has its resources
             for func in self.shutdown_funcs:
                 await call_flexible(func)
         finally:
+            await self.app_tasks.close()
             _app_var.reset(token)
 
 

@@ -1,4 +1,4 @@
-"""The ``covet`` command: ``run`` (hypercorn, uvicorn or granian), ``routes``, ``openapi``, ``--version``.
+"""The ``covet`` command: ``run`` (hypercorn, uvicorn or granian), ``routes``, ``openapi``, ``asyncapi``, ``--version``.
 
 A bad target or a missing server is reported in one line saying what was wrong and how to fix it,
 never as a traceback (Flask's ``NoAppException`` is the model).
@@ -500,6 +500,8 @@ def _cmd_routes(args: argparse.Namespace) -> int:
     rows = [("METHODS", "PATH", "NAME", "HANDLER")]
     for route in app.router.routes:
         methods = ",".join(sorted(route.methods - {"HEAD"}) or sorted(route.methods))
+        if route.scope_type == "websocket":
+            methods = "WEBSOCKET"
         handler = f"{getattr(route.endpoint, '__module__', '?')}.{getattr(route.endpoint, '__qualname__', '?')}"
         rows.append((methods, route.path, route.name, handler))
     for mount in app.router.mounts:
@@ -514,6 +516,13 @@ def _cmd_openapi(args: argparse.Namespace) -> int:
     target = _target_of(args)
     app = _require_covet(load_target(target)[0], target)
     print(json.dumps(app.openapi(), indent=args.indent))
+    return 0
+
+
+def _cmd_asyncapi(args: argparse.Namespace) -> int:
+    target = _target_of(args)
+    app = _require_covet(load_target(target)[0], target)
+    print(json.dumps(app.asyncapi(), indent=args.indent))
     return 0
 
 
@@ -558,6 +567,11 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("target", nargs="?", help=target_help)
     openapi.add_argument("--indent", type=int, default=2)
     openapi.set_defaults(handler=_cmd_openapi)
+
+    asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI 3.0 document of the WebSocket routes as JSON")
+    asyncapi.add_argument("target", nargs="?", help=target_help)
+    asyncapi.add_argument("--indent", type=int, default=2)
+    asyncapi.set_defaults(handler=_cmd_asyncapi)
 
     from ._db_commands import add_parser as add_db_parser  # `covet db ...` (covet.db, issue 17)
 

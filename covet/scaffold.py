@@ -78,6 +78,8 @@ class Scaffold:
         self.before_request_funcs: list[Callable[..., Any]] = []
         self.after_request_funcs: list[Callable[..., Any]] = []
         self.error_handlers: dict[int | type[BaseException], Callable[..., Any]] = {}
+        #: Hooks run before WebSocket handlers (covet.websockets); before_request hooks are http-only.
+        self.before_websocket_funcs: list[Callable[..., Any]] = []
 
     # -- overridden by Covet and Blueprint --------------------------------------------------------
 
@@ -154,6 +156,32 @@ class Scaffold:
     def head(self, path: str, **options: Any) -> Callable[[F], F]:
         return self.route(path, methods=["HEAD"], **options)
 
+    def websocket(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Register the decorated ``async def`` as the WebSocket handler for ``path``.
+
+        Example::
+
+            @app.websocket("/echo")
+            async def echo(websocket: WebSocket):
+                await websocket.accept()
+                async for text in websocket.iter_text():
+                    await websocket.send_text(text)
+
+        Options: ``max_message_size`` (bytes, default the app's ``websocket_max_message_size``),
+        ``receive_timeout`` (seconds), ``send_queue_size``, ``dependencies``, ``include_in_schema``,
+        ``summary``, ``description``, ``tags``, and ``receive=Type`` / ``send=Type`` (the message
+        types the AsyncAPI document shows). See covet.websockets and covet.asyncapi.
+        """
+        from .websockets import check_websocket_options
+
+        check_websocket_options(path, options)
+
+        def decorator(func: F) -> F:
+            self.add_route(path, func, methods=["GET"], name=name, scope_type="websocket", **options)
+            return func
+
+        return decorator
+
     # -- hooks -------------------------------------------------------------------------------------
 
     @setupmethod
@@ -168,6 +196,18 @@ class Scaffold:
         """Run ``func(response)`` after each handler; it must return a response."""
         _check_hook(func, "after_request", "response")
         self.after_request_funcs.append(func)
+        return func
+
+    @setupmethod
+    def before_websocket(self, func: F) -> F:
+        """Run ``func()`` or ``func(websocket)`` before each WebSocket handler of this scaffold.
+
+        ``before_request`` hooks are http-only; a hook that should also guard WebSocket routes
+        opts in by being registered here too (Quart's name). A non-None return refuses the
+        handshake with that response (see covet.websockets).
+        """
+        _check_hook(func, "before_websocket", "websocket")
+        self.before_websocket_funcs.append(func)
         return func
 
     @setupmethod

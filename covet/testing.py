@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
@@ -31,9 +31,16 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("covet.testing needs httpx: pip install 'covet[testing]' (or covet[dev]).") from exc
 
 from ._parsing import decode_path
+from ._testing_ws import (
+    AsyncWebSocketTestSession,
+    WebSocketRejected,
+    WebSocketTestSession,
+    _Channel,
+    websocket_scope,
+)
 from .types import ASGIApp, Message
 
-__all__ = ["TestClient", "AsyncTestClient"]
+__all__ = ["TestClient", "AsyncTestClient", "WebSocketRejected", "WebSocketTestSession", "AsyncWebSocketTestSession"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -255,6 +262,30 @@ class TestClient(httpx.Client):
         _merge_request_cookies(self, kwargs)
         return super().request(method, url, **kwargs)
 
+    @contextlib.contextmanager
+    def websocket_connect(
+        self, url: str, subprotocols: list[str] | None = None, **kwargs: Any
+    ) -> Iterator[WebSocketTestSession]:
+        """Open a WebSocket to the app: ``with client.websocket_connect("/ws") as ws: ws.send_text("hi")``.
+
+        ``subprotocols`` are offered in the handshake; ``params``, ``headers`` and ``cookies`` as for
+        requests. Raises :class:`WebSocketRejected` when the app refuses the handshake. Leaving the
+        block closes the connection (1000) and waits for the handler to end.
+        """
+        _merge_request_cookies(self, kwargs)
+        request = self.build_request("GET", url, **kwargs)
+        scope = websocket_scope(
+            request, subprotocols, self.root_path, self._lifespan.state if self._lifespan else {}, self.client_address
+        )
+        with self._portal_for_call() as portal:
+            channel = _Channel(self.app, scope, self.raise_server_exceptions)
+            portal.start_task_soon(channel.run_app)
+            try:
+                portal.call(channel.connect)
+                yield WebSocketTestSession(channel, portal)
+            finally:
+                portal.call(channel.finish)
+
     def __enter__(self) -> TestClient:
         self._portal_cm = anyio.from_thread.start_blocking_portal(self.backend)
         self._portal = self._portal_cm.__enter__()
@@ -335,6 +366,33 @@ class AsyncTestClient(httpx.AsyncClient):
     async def request(self, method: str, url: Any, **kwargs: Any) -> httpx.Response:
         _merge_request_cookies(self, kwargs)
         return await super().request(method, url, **kwargs)
+
+    @contextlib.asynccontextmanager
+    async def websocket_connect(
+        self, url: str, subprotocols: list[str] | None = None, **kwargs: Any
+    ) -> AsyncIterator[AsyncWebSocketTestSession]:
+        """The async twin of :meth:`TestClient.websocket_connect` (``async with``, ``await ws.send_text``)."""
+        _merge_request_cookies(self, kwargs)
+        request = self.build_request("GET", url, **kwargs)
+        scope = websocket_scope(
+            request, subprotocols, self.root_path, self._lifespan.state if self._lifespan else {}, self.client_address
+        )
+        channel = _Channel(self.app, scope, self.raise_server_exceptions)
+        error: Exception | None = None
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(channel.run_app)
+            # Exceptions leave the task group unwrapped: a test expects WebSocketDisconnect itself,
+            # not an ExceptionGroup holding it.
+            try:
+                try:
+                    await channel.connect()
+                    yield AsyncWebSocketTestSession(channel)
+                finally:
+                    await channel.finish()
+            except Exception as exc:
+                error = exc
+        if error is not None:
+            raise error
 
     async def __aenter__(self) -> AsyncTestClient:
         await super().__aenter__()
