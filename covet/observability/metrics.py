@@ -80,8 +80,7 @@ def _metric_families(registry: Any, namespace: str, buckets: tuple[float, ...]) 
             _families[key] = found
             if os.environ.get(_MULTIPROC):
                 # A worker's live gauge values must not outlive it (prometheus_client's livesum).
-                from prometheus_client import multiprocess
-
+                multiprocess = require("prometheus_client.multiprocess", "metrics", "PrometheusMiddleware")
                 atexit.register(multiprocess.mark_process_dead, os.getpid())
         elif found[3] != buckets:
             raise ValueError(
@@ -174,8 +173,7 @@ def metrics_endpoint(registry: Any = None) -> Callable[[], Any]:
 
     async def metrics() -> Response:
         if os.environ.get(_MULTIPROC):
-            from prometheus_client import multiprocess
-
+            multiprocess = require("prometheus_client.multiprocess", "metrics", "metrics_endpoint")
             target = prometheus.CollectorRegistry()
             multiprocess.MultiProcessCollector(target)
         else:
