@@ -306,6 +306,31 @@ class Covet(Scaffold):
         self.shutdown_funcs.append(func)
         return func
 
+    @setupmethod
+    def add_health_checks(
+        self,
+        live: Any = None,
+        ready: Any = None,
+        *,
+        timeout: float = 2.0,
+        live_path: str = "/healthz",
+        ready_path: str = "/readyz",
+    ) -> None:
+        """Serve ``GET /healthz`` (liveness) and ``GET /readyz`` (readiness) from the given checks.
+
+        A check is a callable taking no arguments, sync or async (``db.ping``, ``redis.ping``);
+        ``live`` and ``ready`` take one, a list (named by the functions) or a dict of name to check.
+        The checks of an endpoint run concurrently, each for at most ``timeout`` seconds; any
+        failure (an exception, ``False``, the timeout) makes it ``503``. Body:
+        ``{"status": "ok" | "fail", "checks": {name: {"status", "duration_ms", "error"?}}}``.
+        Keep dependencies out of ``live``: an outage of one must not restart every replica. Example::
+
+            app.add_health_checks(ready=[db.ping, cache_ping])
+        """
+        from .observability.health import add_health_checks
+
+        add_health_checks(self, live, ready, timeout=timeout, live_path=live_path, ready_path=ready_path)
+
     def validation_error_handler(
         self, func: Callable[..., Any] | None = None, *, schema: Any = None
     ) -> Any:
