@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -26,7 +26,7 @@ __all__ = ["Check", "HealthChecks", "add_health_checks"]
 #: A check: a callable taking no arguments, sync or async. It passes when it returns (anything but
 #: ``False``) within the timeout; it fails when it raises, returns ``False`` or runs out of time.
 Check = Callable[[], Any]
-Checks = Union[Check, Iterable[Check], Mapping[str, Check], None]
+Checks = Check | Iterable[Check] | Mapping[str, Check] | None
 
 _NO_STORE = {"cache-control": "no-store"}
 
