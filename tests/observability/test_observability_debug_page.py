@@ -26,9 +26,9 @@ def make_app(debug: bool = True) -> Covet:
     @app.get("/items/<int:item_id>")
     async def charge_item(item_id: int, request: Request) -> dict:
         password = request.headers["x-db-password"]
-        api_token = request.query_params["api_key"]
-        profile = {"name": "ann", "client_secret": request.cookies["session"], "nested": {"private_key": password}}
-        basket = ["apple", "pear"]
+        api_token = request.query_params["api_key"]  # noqa: F841 - locals the page shows
+        profile = {"name": "ann", "client_secret": request.cookies["session"], "nested": {"private_key": password}}  # noqa: F841
+        basket = ["apple", "pear"]  # noqa: F841
         return json.loads("{not json")  # raises inside the standard library
 
     return app
