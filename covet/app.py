@@ -462,7 +462,7 @@ class Covet(Scaffold):
         for route in self.router.routes:
             if route.body_limits is None:
                 route.body_limits = self._body_limits
-            route.runner = build_runner(self, route.plan, route.scaffolds)
+            route.runner = build_runner(self, _debug_plan(route.plan) if self.debug else route.plan, route.scaffolds)
         self._routing_runners = {
             NOT_FOUND: failure_runner(self, _not_found),
             METHOD_NOT_ALLOWED: failure_runner(self, _method_not_allowed),
@@ -470,6 +470,10 @@ class Covet(Scaffold):
             MOUNTED: _mount_runner,
         }
         app: ASGIApp = self._serve
+        if self.debug:
+            from .observability.server_timing import ServerTiming
+
+            app = ServerTiming(app)  # Server-Timing headers (debug only: a production app has no layer)
         for cls, options in reversed(self.user_middleware):
             app = cls(app, **options)
         # Where a 500 is rendered: here in _serve when nothing is outside it, else outermost.
@@ -598,6 +602,13 @@ async def _mount_runner(box: RequestBox[Any], mount: Mount) -> None:
     child["root_path"] = scope.get("root_path", "").rstrip("/") + mount.prefix
     child.pop("path_params", None)
     await mount.app(child, box[2], StartWatch(box[3], box))
+
+
+def _debug_plan(plan: Any) -> Any:
+    # In debug mode the handler is timed for the Server-Timing header (covet.observability.server_timing).
+    from .observability.server_timing import timed_plan
+
+    return timed_plan(plan)
 
 
 def _caller_directory() -> str:
