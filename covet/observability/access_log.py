@@ -8,8 +8,9 @@ from typing import Any
 
 import msgspec
 
-from ..types import ASGIApp, Message, Receive, Scope, Send
+from ..types import ASGIApp, Scope
 from ._labels import route_template
+from ._layer import Exchange, Stage
 from .request_id import attach_filter
 
 __all__ = ["AccessLogMiddleware", "ACCESS_LOGGER"]
@@ -22,7 +23,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _encode = msgspec.json.Encoder().encode
 
 
-class AccessLogMiddleware:
+class AccessLogMiddleware(Stage):
     """Log one line per HTTP request to the ``covet.access`` logger, at INFO, when it is done.
 
     ``format="json"`` (default) writes one JSON object per line::
@@ -51,36 +52,15 @@ class AccessLogMiddleware:
     def __init__(self, app: ASGIApp, *, format: str = "json", logger: str | logging.Logger = ACCESS_LOGGER) -> None:
         if format not in _FORMATS:
             raise ValueError(f"AccessLogMiddleware format must be one of {_FORMATS}, got {format!r}.")
-        self.app = app
+        super().__init__(app)
         self.format = format
         self.logger = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
         attach_filter()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.logger.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 0
-        size = 0
-        end = 0.0
-
-        async def send_logged(message: Message) -> None:
-            nonlocal status, size, end
-            kind = message["type"]
-            if kind == "http.response.body":
-                size += len(message.get("body", b""))
-                if not message.get("more_body", False):
-                    end = time.perf_counter()
-            elif kind == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_logged)
-        finally:
+    def end(self, scope: Scope, exchange: Exchange, token: Any) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
             # An exception before the response started: what the client gets is a 500.
-            self._log(scope, status or 500, size, (end or time.perf_counter()) - start)
+            self._log(scope, exchange.status or 500, exchange.size, exchange.duration)
 
     def _log(self, scope: Scope, status: int, size: int, duration: float) -> None:
         client = scope.get("client")

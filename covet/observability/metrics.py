@@ -20,14 +20,15 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-import time
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..responses import Response
-from ..types import ASGIApp, Message, Receive, Scope, Send
+from ..types import ASGIApp, Scope
 from ._extras import require
 from ._labels import route_template
+from ._layer import Exchange, Stage
 
 __all__ = ["PrometheusMiddleware", "metrics_endpoint", "DEFAULT_BUCKETS"]
 
@@ -38,59 +39,138 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTION
 _OTHER = "_OTHER"
 _MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 
-# One set of metric families per (registry, namespace): a second middleware (another app in the
-# same process, a test) shares them instead of failing on duplicate names.
-_families: dict[tuple[int, str], tuple[Any, Any, Any, tuple[float, ...]]] = {}
-_families_lock = threading.Lock()
+# One store of request metrics per (registry, namespace): a second middleware (another app in the
+# same process, a test) shares it instead of failing on duplicate names.
+_stores: dict[tuple[int, str], _Store | _SharedStore] = {}
+_stores_lock = threading.Lock()
 
 
 def _prometheus() -> Any:
     return require("prometheus_client", "metrics", "PrometheusMiddleware")
 
 
-def _metric_families(registry: Any, namespace: str, buckets: tuple[float, ...]) -> tuple[Any, Any, Any]:
+class _Store:
+    """Where the middleware counts, for one process: plain integers, read by a collector.
+
+    Why not prometheus_client's Counter/Histogram objects: each ``inc``/``observe`` takes a lock
+    and the histogram walks its buckets in Python, about 3 µs per request together, more than
+    the rest of a JSON request. The middleware only ever counts on the event loop's thread, so
+    plain integers need no lock; a scrape (from any thread) copies them under the GIL.
+    ``Series`` is ``[count, sum, [count per bucket]]``.
+    """
+
+    def __init__(self, prometheus: Any, namespace: str, buckets: tuple[float, ...]) -> None:
+        self.prometheus = prometheus
+        self.prefix = f"{namespace}_" if namespace else ""
+        self.buckets = buckets
+        self.series: dict[tuple[str, str, int], list[Any]] = {}
+        self.in_progress: dict[str, list[int]] = {method: [0] for method in (*_METHODS, _OTHER)}
+
+    def describe(self) -> list[Any]:
+        return list(self._families(empty=True))
+
+    def collect(self) -> list[Any]:
+        return list(self._families(empty=False))
+
+    def _families(self, empty: bool) -> Any:
+        core = self.prometheus.metrics_core
+        labels = ["method", "route", "status"]
+        requests = core.CounterMetricFamily(f"{self.prefix}http_requests", "HTTP requests served.", labels=labels)
+        latency = core.HistogramMetricFamily(
+            f"{self.prefix}http_request_duration_seconds",
+            "Time from the request's arrival to its last response byte.",
+            labels=labels,
+        )
+        gauge = core.GaugeMetricFamily(
+            f"{self.prefix}http_requests_in_progress", "HTTP requests being served.", labels=["method"]
+        )
+        if not empty:
+            bounds = [*(repr(float(bound)) for bound in self.buckets), "+Inf"]
+            for (method, route, status), (count, total, per_bucket) in list(self.series.items()):
+                label_values = [method, route, str(status)]
+                requests.add_metric(label_values, count)
+                cumulative, running = [], 0
+                for bound, bucket_count in zip(bounds, list(per_bucket)):
+                    running += bucket_count
+                    cumulative.append((bound, running))
+                latency.add_metric(label_values, cumulative, total)
+            for method, (value,) in list(self.in_progress.items()):
+                gauge.add_metric([method], value)
+        return (requests, latency, gauge)
+
+
+class _SharedStore:
+    """The same counting interface over prometheus_client's multiprocess-safe metrics.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set, values must live in prometheus_client's memory-mapped
+    files so that :func:`metrics_endpoint` can add up every worker's; its own metric objects do that.
+    """
+
+    def __init__(self, prometheus: Any, namespace: str, buckets: tuple[float, ...], registry: Any) -> None:
+        labels = ("method", "route", "status")
+        self.buckets = buckets
+        self.requests = prometheus.Counter(
+            "http_requests", "HTTP requests served.", labels, namespace=namespace, registry=registry
+        )
+        self.latency = prometheus.Histogram(
+            "http_request_duration_seconds",
+            "Time from the request's arrival to its last response byte.",
+            labels,
+            namespace=namespace,
+            registry=registry,
+            buckets=buckets,
+        )
+        self.gauge = prometheus.Gauge(
+            "http_requests_in_progress",
+            "HTTP requests being served.",
+            ("method",),
+            namespace=namespace,
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        # A worker's live gauge values must not outlive it (prometheus_client's livesum).
+        multiprocess = require("prometheus_client.multiprocess", "metrics", "PrometheusMiddleware")
+        atexit.register(multiprocess.mark_process_dead, os.getpid())
+
+
+class _GaugeCell:
+    """A prometheus_client gauge child behind the ``cell[0] += 1`` the middleware writes."""
+
+    __slots__ = ("child", "value")
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+        self.value = 0
+
+    def __getitem__(self, index: int) -> int:
+        return self.value
+
+    def __setitem__(self, index: int, value: int) -> None:
+        self.child.inc(value - self.value)
+        self.value = value
+
+
+def _store(registry: Any, namespace: str, buckets: tuple[float, ...]) -> _Store | _SharedStore:
     prometheus = _prometheus()
     key = (id(registry), namespace)
-    with _families_lock:
-        found = _families.get(key)
+    with _stores_lock:
+        found: _Store | _SharedStore | None = _stores.get(key)
         if found is None:
-            labels = ("method", "route", "status")
-            found = (
-                prometheus.Counter(
-                    "http_requests", "HTTP requests served.", labels, namespace=namespace, registry=registry
-                ),
-                prometheus.Histogram(
-                    "http_request_duration_seconds",
-                    "Time from the request's arrival to its last response byte.",
-                    labels,
-                    namespace=namespace,
-                    registry=registry,
-                    buckets=buckets,
-                ),
-                prometheus.Gauge(
-                    "http_requests_in_progress",
-                    "HTTP requests being served.",
-                    ("method",),
-                    namespace=namespace,
-                    registry=registry,
-                    multiprocess_mode="livesum",
-                ),
-                buckets,
-            )
-            _families[key] = found
             if os.environ.get(_MULTIPROC):
-                # A worker's live gauge values must not outlive it (prometheus_client's livesum).
-                multiprocess = require("prometheus_client.multiprocess", "metrics", "PrometheusMiddleware")
-                atexit.register(multiprocess.mark_process_dead, os.getpid())
-        elif found[3] != buckets:
+                found = _SharedStore(prometheus, namespace, buckets, registry)
+            else:
+                found = _Store(prometheus, namespace, buckets)
+                registry.register(found)
+            _stores[key] = found
+        elif found.buckets != buckets:
             raise ValueError(
-                f"The request metrics of this registry already use buckets {found[3]}; give every "
+                f"The request metrics of this registry already use buckets {found.buckets}; give every "
                 f"PrometheusMiddleware on it the same buckets, or another registry= (got {buckets})."
             )
-    return found[0], found[1], found[2]
+    return found
 
 
-class PrometheusMiddleware:
+class PrometheusMiddleware(Stage):
     """Count and time every HTTP request into Prometheus metrics (see the module docstring).
 
     Example::
@@ -115,48 +195,54 @@ class PrometheusMiddleware:
         buckets: Sequence[float] = DEFAULT_BUCKETS,
     ) -> None:
         prometheus = _prometheus()
-        self.app = app
+        bounds = tuple(sorted(float(bound) for bound in buckets if bound != float("inf")))
+        if not bounds:
+            raise ValueError(f"PrometheusMiddleware needs at least one finite bucket bound, got {buckets!r}.")
+        super().__init__(app)
         self.registry = prometheus.REGISTRY if registry is None else registry
-        self._requests, self._latency, in_progress = _metric_families(self.registry, namespace, tuple(buckets))
-        self._in_progress = {method: in_progress.labels(method) for method in (*_METHODS, _OTHER)}
-        # (method, route, status) -> (counter child, histogram child): label lookups once per key.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        store = _store(self.registry, namespace, bounds)
+        self._bounds = list(bounds)
+        if isinstance(store, _Store):
+            self._series = store.series
+            self._in_progress = store.in_progress
+            self._record = self._record_local
+        else:
+            shared = store
+            gauges = {method: shared.gauge.labels(method) for method in (*_METHODS, _OTHER)}
+            children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            self._in_progress = {method: _GaugeCell(gauge) for method, gauge in gauges.items()}  # type: ignore[misc]
+
+            def record_shared(key: tuple[str, str, int], duration: float) -> None:
+                found = children.get(key)
+                if found is None:
+                    label = (key[0], key[1], str(key[2]))
+                    found = children[key] = (shared.requests.labels(*label), shared.latency.labels(*label))
+                found[0].inc()
+                found[1].observe(duration)
+
+            self._record = record_shared
+
+    def _record_local(self, key: tuple[str, str, int], duration: float) -> None:
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = [0, 0.0, [0] * (len(self._bounds) + 1)]
+        series[0] += 1
+        series[1] += duration
+        series[2][bisect_left(self._bounds, duration)] += 1
+
+    def begin(self, scope: Scope, exchange: Exchange) -> Any:
+        gauge = self._in_progress.get(scope["method"]) or self._in_progress[_OTHER]
+        gauge[0] += 1
+        return gauge
+
+    def end(self, scope: Scope, exchange: Exchange, gauge: Any) -> None:
+        gauge[0] -= 1
         method = scope["method"]
-        gauge = self._in_progress.get(method) or self._in_progress[_OTHER]
-        status = 0
-        end = 0.0
-
-        async def send_counted(message: Message) -> None:
-            nonlocal status, end
-            kind = message["type"]
-            if kind == "http.response.start":
-                status = message["status"]
-            elif kind == "http.response.body" and not message.get("more_body", False):
-                end = time.perf_counter()
-            await send(message)
-
-        gauge.inc()
-        start = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_counted)
-        finally:
-            duration = (end or time.perf_counter()) - start
-            gauge.dec()
-            route = scope.get("route")
-            if method not in _METHODS and (route is None or method not in getattr(route, "methods", ())):
-                method = _OTHER
-            key = (method, route_template(scope), status or 500)
-            children = self._children.get(key)
-            if children is None:
-                label = (key[0], key[1], str(key[2]))
-                children = self._children[key] = (self._requests.labels(*label), self._latency.labels(*label))
-            children[0].inc()
-            children[1].observe(duration)
+        route = scope.get("route")
+        if method not in _METHODS and (route is None or method not in route.methods):
+            method = _OTHER
+        self._record((method, route_template(scope), exchange.status or 500), exchange.duration)
 
 
 def metrics_endpoint(registry: Any = None) -> Callable[[], Any]:
