@@ -241,3 +241,45 @@ def test_mounted_app_is_labelled_by_its_prefix(access_log: Records) -> None:
     with TestClient(app) as client:
         assert client.get("/sub/x/1").status_code == 200
     assert [r.route for r in access_log.records] == ["/sub/*"]
+
+
+def test_stacked_observability_middleware_run_as_one_layer(access_log: Records) -> None:
+    from covet.observability import PrometheusMiddleware
+
+    inner = Covet()
+
+    @inner.get("/")
+    async def index(request: Request) -> dict:
+        return {"id": request.id}
+
+    prometheus = pytest.importorskip("prometheus_client")
+    stack = RequestIdMiddleware(AccessLogMiddleware(PrometheusMiddleware(inner, registry=prometheus.CollectorRegistry())))
+    assert [type(stage).__name__ for stage in stack.stages] == [
+        "RequestIdMiddleware",
+        "AccessLogMiddleware",
+        "PrometheusMiddleware",
+    ]
+    assert stack.app is inner
+    with TestClient(stack) as client:
+        response = client.get("/", headers={"x-request-id": "one-layer"})
+    assert response.json() == {"id": "one-layer"}
+    # The request id stage began before the access log's line was made, and ended after it.
+    [record] = access_log.records
+    assert record.request_id == "one-layer" and get_request_id() is None
+
+
+class Passthrough:
+    def __init__(self, app: object) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:
+        await self.app(scope, receive, send)  # type: ignore[operator]
+
+
+def test_observability_middleware_apart_still_compose(access_log: Records) -> None:
+    app = make_app()
+    app.user_middleware.insert(1, (Passthrough, {}))  # between the access log and the request id
+    with TestClient(app) as client:
+        response = client.get("/items/2")
+    [record] = access_log.records
+    assert json.loads(record.getMessage())["request_id"] == response.headers["x-request-id"]
