@@ -41,8 +41,9 @@ class Exchange:
 
     @property
     def duration(self) -> float:
-        """Seconds from the request's arrival to its last body byte (or to now, if none was sent)."""
-        return (self.end or _perf_counter()) - self.start
+        """Seconds from the request's arrival to its last body byte (to the app's return if the
+        response was not completed); valid in :meth:`Stage.end`."""
+        return self.end - self.start
 
 
 _new_exchange = object.__new__
@@ -79,11 +80,11 @@ class Stage:
         exchange.end = 0.0
         extra: list[tuple[bytes, bytes]] = []
         exchange.headers = extra
+        exchange.start = _perf_counter()
         stages = self.stages
         tokens = []
         for stage in stages:
             tokens.append(stage.begin(scope, exchange))
-        exchange.start = _perf_counter()
 
         async def observed_send(message: Message) -> None:
             kind = message["type"]
@@ -100,6 +101,8 @@ class Stage:
         try:
             await self.app(scope, receive, observed_send)
         finally:
+            if not exchange.end:  # no complete response: the request ends now
+                exchange.end = _perf_counter()
             index = len(stages)
             while index:
                 index -= 1

@@ -242,7 +242,8 @@ class PrometheusMiddleware(Stage):
         route = scope.get("route")
         if method not in _METHODS and (route is None or method not in route.methods):
             method = _OTHER
-        self._record((method, route_template(scope), exchange.status or 500), exchange.duration)
+        template = route.path if route is not None else route_template(scope)
+        self._record((method, template, exchange.status or 500), exchange.end - exchange.start)
 
 
 def metrics_endpoint(registry: Any = None) -> Callable[[], Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 
 import pytest
@@ -283,3 +284,21 @@ def test_observability_middleware_apart_still_compose(access_log: Records) -> No
         response = client.get("/items/2")
     [record] = access_log.records
     assert json.loads(record.getMessage())["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_worker_does_not_repeat_its_parents_ids() -> None:
+    from covet.observability.request_id import _new_id
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write, " ".join(_new_id() for _ in range(3)).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = set(os.read(read, 200).decode().split())
+    os.close(read)
+    os.close(write)
+    parent = {_new_id() for _ in range(3)}
+    assert len(child) == 3 and not child & parent
+    assert all(HEX_ID.fullmatch(each) for each in child | parent)
