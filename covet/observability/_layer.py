@@ -14,6 +14,7 @@ made and reset after it).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from ..types import ASGIApp, Message, Receive, Scope, Send
@@ -86,7 +87,8 @@ class Stage:
         for stage in stages:
             tokens.append(stage.begin(scope, exchange))
 
-        async def observed_send(message: Message) -> None:
+        # A plain function returning the server's awaitable: no coroutine of its own per message.
+        def observed_send(message: Message) -> Awaitable[None]:
             kind = message["type"]
             if kind == "http.response.body":
                 exchange.size += len(message.get("body", b""))
@@ -96,7 +98,7 @@ class Stage:
                 exchange.status = message["status"]
                 if extra:
                     message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, observed_send)
