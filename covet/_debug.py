@@ -19,15 +19,15 @@ def server_error_response(scope: Scope, exc: BaseException, debug: bool) -> Resp
         return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
     frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
     if _prefers_html(scope):
-        title = html.escape(f"{type(exc).__name__}: {exc}")
-        body = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>500 " + title + "</title>"
-            "<style>body{font-family:sans-serif;margin:2em}pre{background:#f4f4f4;padding:1em;"
-            "overflow:auto}</style></head><body><h1>Internal Server Error</h1><h2>" + title + "</h2>"
-            "<p>covet is in debug mode (debug=True); never run it that way in production.</p>"
-            "<pre>" + html.escape("".join(frames)) + "</pre></body></html>"
-        )
-        return HTMLResponse(body, status_code=500)
+        # Source, locals (secrets masked), request and route: covet.observability.debug_page.
+        from .observability.debug_page import render_html
+
+        try:
+            return HTMLResponse(render_html(scope, exc), status_code=500)
+        except Exception:  # the page of last resort must not fail: the bare traceback instead
+            title = html.escape(f"{type(exc).__name__}: {exc}")
+            body = f"<!doctype html><title>500 {title}</title><h1>{title}</h1><pre>{html.escape(''.join(frames))}</pre>"
+            return HTMLResponse(body, status_code=500)
     return JSONResponse(
         {
             "detail": "Internal Server Error",

@@ -361,6 +361,30 @@ class Covet(Scaffold):
         """
         self.app_tasks.spawn(func, *args)
 
+    def add_health_checks(
+        self,
+        live: Any = None,
+        ready: Any = None,
+        *,
+        timeout: float = 2.0,
+        live_path: str = "/healthz",
+        ready_path: str = "/readyz",
+    ) -> None:
+        """Serve ``GET /healthz`` (liveness) and ``GET /readyz`` (readiness) from the given checks.
+
+        A check is a callable taking no arguments, sync or async (``db.ping``, ``redis.ping``);
+        ``live`` and ``ready`` take one, a list (named by the functions) or a dict of name to check.
+        The checks of an endpoint run concurrently, each for at most ``timeout`` seconds; any
+        failure (an exception, ``False``, the timeout) makes it ``503``. Body:
+        ``{"status": "ok" | "fail", "checks": {name: {"status", "duration_ms", "error"?}}}``.
+        Keep dependencies out of ``live``: an outage of one must not restart every replica. Example::
+
+            app.add_health_checks(ready=[db.ping, cache_ping])
+        """
+        from .observability.health import add_health_checks
+
+        add_health_checks(self, live, ready, timeout=timeout, live_path=live_path, ready_path=ready_path)
+
     def validation_error_handler(
         self, func: Callable[..., Any] | None = None, *, schema: Any = None
     ) -> Any:
@@ -501,7 +525,7 @@ class Covet(Scaffold):
                 continue
             if route.body_limits is None:
                 route.body_limits = self._body_limits
-            route.runner = build_runner(self, route.plan, route.scaffolds)
+            route.runner = build_runner(self, _debug_plan(route.plan) if self.debug else route.plan, route.scaffolds)
             if entries := route_middleware(route):
                 route.runner = with_middleware(route.runner, entries)
         self._routing_runners = {
@@ -511,6 +535,10 @@ class Covet(Scaffold):
             MOUNTED: _mount_runner,
         }
         app: ASGIApp = self._serve
+        if self.debug:
+            from .observability.server_timing import ServerTiming
+
+            app = ServerTiming(app)  # Server-Timing headers (debug only: a production app has no layer)
         for cls, options in reversed(self.user_middleware):
             app = cls(app, **options)
         # Where a 500 is rendered: here in _serve when nothing is outside it, else outermost.
@@ -642,6 +670,13 @@ async def _mount_runner(box: RequestBox[Any], mount: Mount) -> None:
     child["root_path"] = scope.get("root_path", "").rstrip("/") + mount.prefix
     child.pop("path_params", None)
     await mount.app(child, box[2], StartWatch(box[3], box))
+
+
+def _debug_plan(plan: Any) -> Any:
+    # In debug mode the handler is timed for the Server-Timing header (covet.observability.server_timing).
+    from .observability.server_timing import timed_plan
+
+    return timed_plan(plan)
 
 
 def _caller_directory() -> str:

@@ -42,6 +42,7 @@ APP_VARIABLE = "COVET_APP"
 _TARGET_VARIABLE = "_COVET_RUN_TARGET"
 _RELOAD_VARIABLE = "_COVET_RUN_RELOAD"  # "1": a TARGET that fails to import is served as an error page
 _DEBUG_VARIABLE = "_COVET_RUN_DEBUG"  # "1": covet run --debug, the app gets debug=True
+_ACCESS_LOG_VARIABLE = "_COVET_RUN_ACCESS_LOG"  # "json" / "combined": covet's access log; "": none
 _APP_FACTORY = "covet.cli:_app_from_environment"
 
 #: Names Flask looks for when a module has no ``app``: app factories, called with no arguments.
@@ -295,6 +296,11 @@ def _app_from_environment() -> Any:
     if os.environ.get(_DEBUG_VARIABLE) == "1" and _is_covet(app):
         app.debug = True
         app.config["DEBUG"] = True
+    access_log = os.environ.get(_ACCESS_LOG_VARIABLE)
+    if access_log:
+        from .observability._serving import with_access_log
+
+        app = with_access_log(app, access_log)
     return app
 
 
@@ -393,7 +399,7 @@ def _serve_hypercorn(args: argparse.Namespace, import_string: str) -> int:
     config.use_reloader = args.reload
     # hypercorn serves in-process with workers=0; it needs worker processes for the reloader.
     config.workers = args.workers if (args.workers > 1 or args.reload) else 0
-    config.accesslog = "-" if args.access_log else None
+    config.accesslog = None  # covet's own access log (covet.observability) replaces the server's
     config.errorlog = "-"
     return int(run(config) or 0)
 
@@ -409,7 +415,7 @@ def _serve_uvicorn(args: argparse.Namespace, import_string: str) -> int:
         workers=args.workers,
         reload=args.reload,
         reload_dirs=[_watch_directory(args.target)] if args.reload else None,
-        access_log=args.access_log,
+        access_log=False,
     )
     return 0
 
@@ -433,7 +439,7 @@ def _serve_granian(args: argparse.Namespace, import_string: str) -> int:
         workers=args.workers,
         reload=args.reload,
         reload_paths=[Path(_watch_directory(args.target))] if args.reload else None,
-        log_access=args.access_log,
+        log_access=False,
     )
     server.serve()
     return 0
@@ -461,6 +467,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     reload = args.reload or args.debug
     if args.workers < 1:
         raise CommandError(f"--workers must be at least 1, got {args.workers}.")
+    from .observability._serving import is_loopback, metrics_directory
+
+    if args.debug and not args.force_debug and not is_loopback(args.host):
+        raise CommandError(
+            f"--debug shows tracebacks with local variables to anyone who can reach the server, and --host "
+            f"{args.host} is not a loopback address. Serve debug mode on 127.0.0.1 (the default), or add "
+            "--force-debug if this network is yours alone."
+        )
     # Fail on a missing server before importing the app.
     _import_server(args.server)
     try:
@@ -475,6 +489,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     os.environ[_TARGET_VARIABLE] = _absolute_target(target)
     os.environ[_RELOAD_VARIABLE] = "1" if reload else ""
     os.environ[_DEBUG_VARIABLE] = "1" if args.debug else ""
+    os.environ[_ACCESS_LOG_VARIABLE] = args.access_log_format if args.access_log else ""
     args.target, args.reload = target, reload
     mode = " in debug mode (tracebacks in error pages, reloading on changes)" if args.debug else ""
     print(
@@ -482,7 +497,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
-        return _SERVE[args.server](args, import_string)
+        with metrics_directory(args.workers):
+            return _SERVE[args.server](args, import_string)
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             # Taken between covet's check and the server's bind.
@@ -556,7 +572,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="development mode: the app's debug=True (traceback pages) and --reload"
     )
     run.add_argument("--workers", type=int, default=1, help="worker processes")
-    run.add_argument("--no-access-log", dest="access_log", action="store_false")
+    run.add_argument("--no-access-log", dest="access_log", action="store_false", help="log no line per request")
+    run.add_argument(
+        "--access-log-format",
+        choices=("combined", "json"),
+        default="combined",
+        help="covet's access log (logger covet.access, on stdout): the combined log format or JSON lines",
+    )
+    run.add_argument(
+        "--force-debug", action="store_true", help="allow --debug on a --host that is not a loopback address"
+    )
     run.set_defaults(handler=_cmd_run)
 
     routes = commands.add_parser("routes", help="list the app's routes")
@@ -625,9 +650,13 @@ def run_app(
 
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.accesslog = "-" if access_log else None
+    config.accesslog = None
     config.errorlog = "-"
     title = getattr(app, "title", type(app).__name__)
+    if access_log:
+        from .observability._serving import with_access_log
+
+        app = with_access_log(app, "combined")
     print(f"covet: serving {title!r} with hypercorn on http://{_url_host(host)}:{port} (Ctrl+C to quit)", file=sys.stderr)
     try:
         asyncio.run(serve(app, config))

@@ -154,6 +154,17 @@ class HTTPConnection:
             )
         return self.scope["session"]  # type: ignore[no-any-return]
 
+    @property
+    def id(self) -> str:
+        """The request's id, from ``covet.observability.RequestIdMiddleware`` (``X-Request-ID``)."""
+        request_id = self.scope.get("request_id")
+        if request_id is None:
+            raise RuntimeError(
+                "request.id needs the request id middleware: "
+                "app.add_middleware(covet.observability.RequestIdMiddleware)."
+            )
+        return request_id  # type: ignore[no-any-return]
+
     def url_for(self, name: str, /, **params: Any) -> str:
         """The absolute URL of a named route, for links that leave the site (emails, redirects)."""
         path = self.app.router.url_path_for(name, params)

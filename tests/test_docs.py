@@ -124,8 +124,27 @@ def test_docs_exist() -> None:
         "forms.md",
         "performance.md",
         "from-fastapi.md",
+        "migrating.md",
+        "security.md",
+        "request-flow.md",
+        "authentication.md",
+        "rate-limiting.md",
+        "database.md",
+        "middleware.md",
+        "websockets.md",
+        "broadcast.md",
+        "background.md",
+        "observability.md",
     }
     assert expected <= pages, f"missing docs pages: {sorted(expected - pages)}"
+
+
+def test_index_links_every_page() -> None:
+    index = (DOCS / "index.md").read_text()
+    unlinked = sorted(
+        path.name for path in DOCS.glob("*.md") if path.name != "index.md" and f"({path.name})" not in index
+    )
+    assert not unlinked, f"docs/index.md does not link: {unlinked}"
 
 
 @pytest.mark.parametrize("path", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)

@@ -1,0 +1,136 @@
+"""Liveness and readiness endpoints (``/healthz``, ``/readyz``) made of the app's own checks.
+
+Orchestrators (Kubernetes, Nomad, a load balancer) ask two questions: is the process alive (else
+restart it) and can it serve (else send it no traffic). Liveness should not depend on other
+services: a database outage must not restart every replica. Readiness runs the dependency checks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from ..params import is_async_callable
+from ..responses import JSONResponse
+
+if TYPE_CHECKING:
+    from ..app import Covet
+
+__all__ = ["Check", "HealthChecks", "add_health_checks"]
+
+#: A check: a callable taking no arguments, sync or async. It passes when it returns (anything but
+#: ``False``) within the timeout; it fails when it raises, returns ``False`` or runs out of time.
+Check = Callable[[], Any]
+Checks = Check | Iterable[Check] | Mapping[str, Check] | None
+
+_NO_STORE = {"cache-control": "no-store"}
+
+
+def _named(checks: Checks, what: str) -> list[tuple[str, Check]]:
+    if checks is None:
+        return []
+    if isinstance(checks, Mapping):
+        pairs = [(str(name), check) for name, check in checks.items()]
+    elif callable(checks):
+        pairs = [(_name_of(checks), checks)]
+    else:
+        pairs = [(_name_of(check), check) for check in checks]
+    seen: set[str] = set()
+    for name, check in pairs:
+        if not callable(check):
+            raise TypeError(f"add_health_checks({what}=...) takes callables, got {check!r}.")
+        if name in seen:
+            raise ValueError(
+                f"Two {what} checks are named {name!r}; pass a dict to name them: {what}={{'primary': ..., 'replica': ...}}."
+            )
+        seen.add(name)
+    return pairs
+
+
+def _name_of(check: Any) -> str:
+    name = getattr(check, "__name__", None) or type(check).__name__
+    owner = getattr(check, "__self__", None)
+    if owner is not None and not inspect.ismodule(owner):
+        # A bound method (db.ping): the object's class tells which dependency it is.
+        return f"{type(owner).__name__.lower()}.{name}"
+    return str(name)
+
+
+async def _run(check: Check) -> Any:
+    if is_async_callable(check):
+        return await check()
+    # Sync checks run in a worker thread; on timeout the request stops waiting for it.
+    result = await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+class HealthChecks:
+    """The two endpoints: each runs its checks concurrently, each check under ``timeout`` seconds."""
+
+    def __init__(self, live: list[tuple[str, Check]], ready: list[tuple[str, Check]], timeout: float, debug: Callable[[], bool]) -> None:
+        self.live = live
+        self.ready = ready
+        self.timeout = timeout
+        self.debug = debug
+
+    async def report(self, checks: list[tuple[str, Check]]) -> JSONResponse:
+        """``200 {"status": "ok", "checks": {...}}``, or ``503`` with ``"status": "fail"`` and, per
+        failing check, ``"error"``: the exception's class (its message too with ``debug=True``:
+        it may hold a connection string), ``"returned False"`` or ``"timed out after N s"``."""
+        results: dict[str, dict[str, Any]] = {}
+
+        async def one(name: str, check: Check) -> None:
+            start = time.perf_counter()
+            outcome: dict[str, Any] = {"status": "ok"}
+            try:
+                with anyio.fail_after(self.timeout):
+                    if await _run(check) is False:
+                        outcome = {"status": "fail", "error": "returned False"}
+            except TimeoutError:
+                outcome = {"status": "fail", "error": f"timed out after {self.timeout:g} s"}
+            except Exception as exc:
+                error = type(exc).__qualname__
+                outcome = {"status": "fail", "error": f"{error}: {exc}" if self.debug() else error}
+            outcome["duration_ms"] = round((time.perf_counter() - start) * 1000, 3)
+            results[name] = outcome
+
+        async with anyio.create_task_group() as group:
+            for name, check in checks:
+                group.start_soon(one, name, check)
+        failed = any(result["status"] != "ok" for result in results.values())
+        body = {"status": "fail" if failed else "ok", "checks": {name: results[name] for name, _ in checks}}
+        return JSONResponse(body, 503 if failed else 200, _NO_STORE)
+
+
+def add_health_checks(
+    app: Covet,
+    live: Checks = None,
+    ready: Checks = None,
+    *,
+    timeout: float = 2.0,
+    live_path: str = "/healthz",
+    ready_path: str = "/readyz",
+) -> HealthChecks:
+    """Register ``GET live_path`` and ``GET ready_path``; see :meth:`covet.Covet.add_health_checks`."""
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 300:
+        raise ValueError(f"add_health_checks(timeout=...) is seconds per check, above 0 and at most 300; got {timeout!r}.")
+    health = HealthChecks(_named(live, "live"), _named(ready, "ready"), float(timeout), lambda: bool(app.debug))
+
+    async def healthz() -> JSONResponse:
+        return await health.report(health.live)
+
+    async def readyz() -> JSONResponse:
+        return await health.report(health.ready)
+
+    app.add_route(live_path, healthz, ["GET"], name="healthz", include_in_schema=False)
+    app.add_route(ready_path, readyz, ["GET"], name="readyz", include_in_schema=False)
+    return health
+
+

@@ -1,0 +1,116 @@
+"""``covet run``: covet's access log replaces the server's; ``--debug`` stays on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from covet.cli import main
+from covet.observability._serving import is_loopback
+
+COVET = [sys.executable, "-m", "covet"]
+
+APP = """
+from covet import Covet
+
+app = Covet()
+
+@app.get("/items/<int:item_id>")
+async def item(item_id: int) -> dict:
+    return {"id": item_id}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(argv: list[str], cwd: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [*COVET, "run", *argv, "--port", str(port)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"covet run exited: {process.communicate()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("covet run did not listen")
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()
+
+
+@pytest.mark.parametrize("format", ["combined", "json"])
+def test_run_logs_one_access_line_per_request(tmp_path: Path, format: str) -> None:
+    (tmp_path / "shop.py").write_text(APP)
+    port = free_port()
+    process = serve(["shop.py", "--access-log-format", format], tmp_path, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            assert client.get("/items/5").status_code == 200
+            assert client.get("/nope/../etc/passwd").status_code == 404
+    finally:
+        out, err = stop(process)
+    lines = [line for line in (out + err).splitlines() if "GET " in line or '"GET"' in line]
+    assert len(lines) == 2, out + err
+    if format == "json":
+        routes = [json.loads(line)["route"] for line in lines]
+    else:
+        routes = [line.split('"')[1].split()[1] for line in lines]
+    assert routes == ["/items/<int:item_id>", "<unmatched>"]
+    assert "passwd" not in out + err
+
+
+def test_run_no_access_log(tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(APP)
+    port = free_port()
+    process = serve(["shop.py", "--no-access-log"], tmp_path, port)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/items/5", timeout=10).status_code == 200
+    finally:
+        out, err = stop(process)
+    assert "/items" not in out + err
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "example.com"])
+def test_debug_refuses_public_bind(host: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "whatever.py", "--debug", "--host", host]) == 2
+    err = capsys.readouterr().err
+    assert "--force-debug" in err and "loopback" in err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_loopback_hosts(host: str) -> None:
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.1", "localhost.evil.com", ""])
+def test_non_loopback_hosts(host: str) -> None:
+    assert not is_loopback(host)

@@ -1,0 +1,162 @@
+"""PrometheusMiddleware and metrics_endpoint, read back with prometheus_client's own parser."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+prometheus_client = pytest.importorskip("prometheus_client")
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from covet import Covet  # noqa: E402
+from covet.observability import PrometheusMiddleware, metrics_endpoint  # noqa: E402
+from covet.testing import TestClient  # noqa: E402
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def labels(method: str, route: str, status: int) -> tuple[tuple[str, str], ...]:
+    return (("method", method), ("route", route), ("status", str(status)))
+
+
+def make_app(registry: Any) -> Covet:
+    app = Covet()
+
+    @app.get("/items/<int:item_id>")
+    async def item(item_id: int) -> dict:
+        return {"id": item_id}
+
+    @app.get("/boom")
+    async def boom() -> dict:
+        raise RuntimeError("kaput")
+
+    app.get("/metrics", include_in_schema=False)(metrics_endpoint(registry))
+    app.add_middleware(PrometheusMiddleware, registry=registry)
+    return app
+
+
+def test_requests_are_counted_timed_and_labelled_by_template() -> None:
+    registry = prometheus_client.CollectorRegistry()
+    with TestClient(make_app(registry), raise_server_exceptions=False) as client:
+        for n in range(3):
+            assert client.get(f"/items/{n}").status_code == 200
+        assert client.get("/boom").status_code == 500
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == prometheus_client.CONTENT_TYPE_LATEST
+    found = samples(response.text)
+    assert found[("http_requests_total", labels("GET", "/items/<int:item_id>", 200))] == 3
+    assert found[("http_requests_total", labels("GET", "/boom", 500))] == 1
+    assert found[("http_request_duration_seconds_count", labels("GET", "/items/<int:item_id>", 200))] == 3
+    assert found[("http_request_duration_seconds_sum", labels("GET", "/items/<int:item_id>", 200))] > 0
+    # Only the scrape itself is in flight while it renders.
+    assert found[("http_requests_in_progress", (("method", "GET"),))] == 1
+
+
+def test_scanner_paths_and_made_up_methods_cannot_explode_cardinality() -> None:
+    registry = prometheus_client.CollectorRegistry()
+    with TestClient(make_app(registry)) as client:
+        for n in range(50):
+            client.get(f"/random/{n}/admin.php")
+        for n in range(20):
+            client.request(f"SCAN{n}", f"/x{n}")
+        text = client.get("/metrics").text
+    found = samples(text)
+    assert found[("http_requests_total", labels("GET", "<unmatched>", 404))] == 50
+    other = [key for key in found if key[0] == "http_requests_total" and ("method", "_OTHER") in key[1]]
+    assert sum(found[key] for key in other) == 20
+    assert "admin.php" not in text and "SCAN" not in text and "/x1" not in text
+
+
+def test_two_apps_share_the_families_of_one_registry() -> None:
+    registry = prometheus_client.CollectorRegistry()
+    make_app(registry)
+    with TestClient(make_app(registry)) as client:
+        client.get("/items/1")
+    with pytest.raises(ValueError, match="same buckets"):
+        PrometheusMiddleware(Covet(), registry=registry, buckets=(1.0, 2.0))
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)
+    with pytest.raises(ImportError, match=r"covet\[metrics\]"):
+        PrometheusMiddleware(Covet())
+
+
+WORKER_APP = """
+import os
+from covet import Covet
+from covet.observability import PrometheusMiddleware, metrics_endpoint
+
+app = Covet()
+
+@app.get("/pid")
+async def pid() -> dict:
+    return {"pid": os.getpid()}
+
+app.get("/metrics")(metrics_endpoint())
+app.add_middleware(PrometheusMiddleware)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_two_workers_report_the_sum_of_both(tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(WORKER_APP)
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "covet", "run", "shop.py", "--port", str(port), "--workers", "2", "--no-access-log"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        pids: set[int] = set()
+        sent = 0
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 or sent < 20:
+            assert time.monotonic() < deadline, f"saw workers {pids} only"
+            assert process.poll() is None, process.communicate()
+            try:
+                # A new connection each time, so the kernel can hand it to either worker.
+                response = httpx.get(f"{url}/pid", headers={"connection": "close"}, timeout=5)
+            except httpx.TransportError:
+                time.sleep(0.2)
+                continue
+            pids.add(response.json()["pid"])
+            sent += 1
+        # Whichever worker answers the scrape, it reports both workers' requests.
+        for _ in range(4):
+            text = httpx.get(f"{url}/metrics", headers={"connection": "close"}, timeout=5).text
+            assert samples(text)[("http_requests_total", labels("GET", "/pid", 200))] == sent
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+    assert "Traceback" not in err, err
