@@ -20,13 +20,10 @@ Measured (callgrind, bench ``deps`` scenario, compiled): walking the tree per re
 
 from __future__ import annotations
 
-import functools
 import inspect
 import itertools
 import linecache
 from typing import TYPE_CHECKING, Any
-
-import anyio.to_thread
 
 from .background import BackgroundTasks
 from .exceptions import RequestValidationError
@@ -34,7 +31,7 @@ from .params import BACKGROUND, DEPENDS, DependencyPlan, EndpointPlan, ParamSpec
 from .resolution import (
     RequestContext,
     _extract_into,
-    _first_sync,
+    _invoke,
     _name,
     _take_json_body,
     resolve_into,
@@ -85,7 +82,7 @@ class Solver:
             "_extract_into": _extract_into,
             "_take_json_body": _take_json_body,
             "_take_others": _take_others,
-            "_call": _call,
+            "_invoke": _invoke,
             "_no_value": _no_value,
             "resolve_into": resolve_into,
             "RequestValidationError": RequestValidationError,
@@ -202,7 +199,7 @@ class Solver:
             ]
         else:
             call = [
-                f"v{n} = await _call({self._const('P', n, plan)}, {how}, {kwargs if arguments else '{}'}, ctx)"
+                f"v{n} = await _invoke({self._const('P', n, plan)}, {func}, {kwargs if arguments else '{}'}, ctx)"
             ]
         if not (plan.params or plan.dependencies):
             lines.remove(f"{kwargs} = {{}}")  # nothing to gather: called without arguments
@@ -260,28 +257,6 @@ async def _take_others(
 
 def _no_value(func: Any) -> RuntimeError:
     return RuntimeError(f"Dependency {_name(func)} did not yield a value.")
-
-
-async def _call(dep: DependencyPlan, how: int, kwargs: dict[str, Any], ctx: RequestContext) -> Any:
-    """Call a plain ``def`` dependency, or a sync ``yield`` one, in a worker thread with ``kwargs``;
-    a yield one runs to its yield and is kept open on ``ctx`` (async ones are written out in the
-    generated code)."""
-    func = dep.func
-    if how == _THREAD:
-        return await anyio.to_thread.run_sync(functools.partial(func, **kwargs))
-    generator = func(**kwargs)
-    found, value = await anyio.to_thread.run_sync(_first_sync, generator)
-    if not found:
-        raise _no_value(func)
-    if dep.function_scoped:
-        if ctx.function_exits is None:
-            ctx.function_exits = []
-        ctx.function_exits.append(generator)
-    else:
-        if ctx.exits is None:
-            ctx.exits = []
-        ctx.exits.append(generator)
-    return value
 
 
 def _reads(plan: EndpointPlan) -> tuple[bool, bool]:
