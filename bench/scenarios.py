@@ -183,7 +183,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "std_stack",
         "/json",
         "json reading the session (a first visit: no cookie) behind the framework's own CORS, GZip "
-        "(body too small to compress) and signed-cookie session middleware; covet, Starlette, FastAPI",
+        "(body too small to compress) and signed-cookie session middleware; covet, Starlette, FastAPI, Litestar",
         "application/json",
         json={"message": MESSAGE},
         headers=((b"origin", STD_ORIGIN.encode()), (b"accept-encoding", b"gzip, br")),

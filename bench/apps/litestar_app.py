@@ -12,7 +12,9 @@ without it), ``deps_app()`` gives ``POST /items`` three ``Provide`` dependencies
 generator (the session; Litestar closes it once the handler has returned, before the response is
 sent) and one on the generator that reads ``x-user`` through ``Parameter(header=...)``;
 ``stack_app()`` passes the three pure-ASGI middleware as ``middleware=[...]`` (Litestar applies
-them around each route's handler, after routing).
+them around each route's handler, after routing); ``std_stack_app()`` serves ``/json`` reading
+the session behind Litestar's own CORS config, gzip compression config and client-side (signed
+and encrypted cookie) sessions.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from apps._shared import (
     DECOY_BODY,
     MESSAGE,
     MISSING_REQUEST_ID,
+    STD_ORIGIN,
+    STD_SECRET,
     Item,
     Session,
     current_user,
@@ -139,6 +143,8 @@ def build(
     items: Callable[[], HTTPRouteHandler] = lambda: post("/items", status_code=201)(post_item),
     middleware: Sequence[Any] = (),
     hook: bool = False,
+    json_handler: Callable[..., Any] = json,
+    **options: Any,
 ) -> Litestar:
     """The bench routes on a new app; the arguments make the variants.
 
@@ -147,7 +153,7 @@ def build(
     """
     handlers: list[HTTPRouteHandler] = [
         get("/plaintext", media_type=MediaType.TEXT)(plaintext),
-        get("/json")(json),
+        get("/json")(json_handler),
         items(),
         get("/query")(query),
         get("/deps0")(deps0),
@@ -173,6 +179,7 @@ def build(
         exception_handlers={ValidationException: invalid_input},
         before_request=require_request_id if hook else None,
         middleware=list(middleware),
+        **options,
     )
 
 
@@ -189,3 +196,24 @@ def deps_app() -> Litestar:
 
 def stack_app() -> Litestar:
     return build(middleware=STACK)
+
+
+async def json_session(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    request.session.get("user")
+    return {"message": MESSAGE}
+
+
+def std_stack_app() -> Litestar:
+    """``/json`` reading the session, behind Litestar's CORS, gzip and cookie sessions."""
+    from litestar.config.compression import CompressionConfig
+    from litestar.config.cors import CORSConfig
+    from litestar.middleware.session.client_side import CookieBackendConfig
+
+    # Litestar's cookie sessions are AES-GCM encrypted: the key must be 16, 24 or 32 bytes.
+    sessions = CookieBackendConfig(secret=STD_SECRET.encode()[:32])
+    return build(
+        json_handler=json_session,
+        middleware=[sessions.middleware],
+        cors_config=CORSConfig(allow_origins=[STD_ORIGIN]),
+        compression_config=CompressionConfig(backend="gzip"),
+    )
