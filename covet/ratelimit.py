@@ -337,7 +337,9 @@ class Limiter:
         if value is None:
             return client_key(request)
         value = str(value)
-        return value if len(value) <= 128 else "d:" + _digest(value)
+        # Prefixed, so a value a client controls (an API key header) can never equal a built-in
+        # key ("ip:...", "d:...") and spend someone else's budget.
+        return "k:" + value if len(value) <= 128 else "d:" + _digest(value)
 
     async def hit(self, request: Request, scope_name: str) -> RateLimitResult:
         """Spend one request; a backend that fails (Redis down) lets the request through, logged.

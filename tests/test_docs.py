@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import linecache
+import logging
 import os
 import re
 import sys
@@ -84,6 +85,23 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         os.environ.update(environ)
 
 
+def _loggers() -> list[logging.Logger]:
+    found = [item for item in logging.Logger.manager.loggerDict.values() if isinstance(item, logging.Logger)]
+    return [logging.getLogger(), *found]
+
+
+def _logging_state() -> dict[logging.Logger, tuple[list[logging.Handler], int, list[Any]]]:
+    return {logger: (list(logger.handlers), logger.level, list(logger.filters)) for logger in _loggers()}
+
+
+def _restore_logging(state: dict[logging.Logger, tuple[list[logging.Handler], int, list[Any]]]) -> None:
+    for logger in _loggers():
+        handlers, level, filters = state.get(logger, ([], logging.NOTSET, []))
+        logger.handlers[:] = handlers
+        logger.filters[:] = filters
+        logger.setLevel(level)
+
+
 @pytest.mark.parametrize(("path", "line", "code"), _samples())
 def test_doc_sample(
     path: Path, line: int, code: str, isolated: Path, monkeypatch: pytest.MonkeyPatch
@@ -96,10 +114,14 @@ def test_doc_sample(
     filename = f"{path.relative_to(ROOT)}:{line}"
     # Let tracebacks show the failing sample's source lines (kept: pytest renders them later).
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    logging_state = _logging_state()
     try:
         # dont_inherit: this file's own ``from __future__`` imports must not leak into the sample.
         exec(compile(code, filename, "exec", dont_inherit=True), namespace)
     finally:
+        # A sample that adds a log handler (docs/observability.md) must not leave it for the tests
+        # that run after it in this process: its namespace is cleared just below.
+        _restore_logging(logging_state)
         namespace.clear()
         # Collect now, so a resource a sample leaks warns (and fails) in that sample's test.
         gc.collect()

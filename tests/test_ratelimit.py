@@ -41,14 +41,37 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.mark.parametrize(
     "text, limit, period",
-    [("10/minute", 10, 60), ("100 per hour", 100, 3600), ("5/10 seconds", 5, 10), ("1000/day", 1000, 86400), ("3/s", 3, 1), ("7/2minutes", 7, 120), ("2/min", 2, 60), ("4 per hours", 4, 3600)],
+    [
+        ("10/minute", 10, 60),
+        ("100 per hour", 100, 3600),
+        ("5/10 seconds", 5, 10),
+        ("1000/day", 1000, 86400),
+        ("3/s", 3, 1),
+        ("7/2minutes", 7, 120),
+        ("2/min", 2, 60),
+        ("4 per hours", 4, 3600),
+    ],
 )
 def test_parse_rate(text: str, limit: int, period: int) -> None:
     rate = parse_rate(text)
     assert (rate.limit, rate.period) == (limit, period)
 
 
-@pytest.mark.parametrize("text", ["", "10", "ten/minute", "10/fortnight", "0/minute", "10/0 seconds", "1" * 50 + "/s", "10/minute;drop", "10/ms", "10/mins2"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "10",
+        "ten/minute",
+        "10/fortnight",
+        "0/minute",
+        "10/0 seconds",
+        "1" * 50 + "/s",
+        "10/minute;drop",
+        "10/ms",
+        "10/mins2",
+    ],
+)
 def test_bad_rate_fails_at_registration_with_the_syntax(text: str) -> None:
     with pytest.raises(ValueError, match="10/minute"):
         parse_rate(text)
@@ -100,7 +123,12 @@ def test_x_forwarded_for_from_an_untrusted_client_cannot_spoof_the_key(clock: Cl
     app.add_middleware(RateLimitMiddleware, limit="2/minute")
     attacker = TestClient(app, client=("203.0.113.9", 4000))
     for n in range(2):
-        assert attacker.get("/", headers={"X-Forwarded-For": f"10.0.0.{n}", "Forwarded": f"for=10.1.0.{n}"}).status_code == 200
+        assert (
+            attacker.get(
+                "/", headers={"X-Forwarded-For": f"10.0.0.{n}", "Forwarded": f"for=10.1.0.{n}"}
+            ).status_code
+            == 200
+        )
     for n in range(5):
         r = attacker.get("/", headers={"X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": f"198.51.100.{n}"})
         assert r.status_code == 429
@@ -149,7 +177,11 @@ def test_async_custom_key_function(clock: Clock) -> None:
 
     app.add_middleware(RateLimitMiddleware, limit="1/hour", key=user)
     client = TestClient(app)
-    assert [client.get("/", headers={"x-user": u}).status_code for u in ("ann", "bob", "ann")] == [200, 200, 429]
+    assert [client.get("/", headers={"x-user": u}).status_code for u in ("ann", "bob", "ann")] == [
+        200,
+        200,
+        429,
+    ]
 
 
 def test_route_option_limits_that_route_only(clock: Clock) -> None:
@@ -185,7 +217,11 @@ def test_failed_authentication_still_spends_the_budget(clock: Clock) -> None:
         return "s"
 
     client = TestClient(app)
-    assert [client.get("/secret", headers={"X-Key": f"guess{n}"}).status_code for n in range(3)] == [401, 401, 401]
+    assert [client.get("/secret", headers={"X-Key": f"guess{n}"}).status_code for n in range(3)] == [
+        401,
+        401,
+        401,
+    ]
     assert client.get("/secret", headers={"X-Key": "right"}).status_code == 429
 
 
@@ -209,7 +245,12 @@ def test_blueprint_rate_limit_is_one_budget_for_its_routes(clock: Clock) -> None
     client = TestClient(app)
     # /api/b's own limit refuses its second request; that request still spent the blueprint's
     # budget (each limit counts independently), which is then gone for /api/a as well.
-    assert [client.get(p).status_code for p in ("/api/a", "/api/b", "/api/b", "/api/a")] == [200, 200, 429, 429]
+    assert [client.get(p).status_code for p in ("/api/a", "/api/b", "/api/b", "/api/a")] == [
+        200,
+        200,
+        429,
+        429,
+    ]
     assert client.get("/free").status_code == 200
 
 
@@ -402,3 +443,25 @@ def test_add_route_takes_rate_limit_too_and_none_means_no_limit(clock: Clock) ->
     for path in ("/direct", "/bp/deferred"):
         assert [client.get(path).status_code for _ in range(2)] == [200, 429], path
     assert [client.get("/free").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_custom_key_value_cannot_impersonate_a_client_address_key() -> None:
+    # A client-controlled key ("ip:<victim>") must not spend the victim's address budget.
+    from covet import Covet
+    from covet.middleware import RateLimitMiddleware
+    from covet.testing import TestClient
+
+    app = Covet()
+    app.add_middleware(
+        RateLimitMiddleware, limit="3/minute", key=lambda request: request.headers.get("x-api-key")
+    )
+
+    @app.get("/")
+    async def home() -> dict[str, str]:
+        return {}
+
+    attacker = TestClient(app, client=("198.51.100.9", 1))
+    victim = TestClient(app, client=("203.0.113.5", 1))
+    for _ in range(3):
+        attacker.get("/", headers={"x-api-key": "ip:203.0.113.5"})
+    assert victim.get("/").status_code == 200

@@ -69,7 +69,9 @@ class Signer:
         """``(value, index of the key that verified)``, or None when forged, truncated or expired."""
         message, _, mac = signed.rpartition(".")
         value, _, stamp = message.rpartition(".")
-        if not mac or not stamp or not message.isascii() or len(stamp) > 12:
+        # Both sides ASCII: compare_digest refuses non-ASCII str (a TypeError, a 500) and a forged
+        # cookie may carry any byte.
+        if not mac or not stamp or not message.isascii() or not mac.isascii() or len(stamp) > 12:
             return None
         encoded = message.encode("ascii")
         verified_by = next(

@@ -142,8 +142,16 @@ class CSRFMiddleware:
         self.cookie_key = cookie_name.encode("latin-1")
         self.header_name = header_name.lower().encode("latin-1")
         self.field_name = field_name
-        self.same_site = same_site
-        self.cookie_secure = cookie_secure
+        # Checked now, not when the first page sets the cookie (a 500 there).
+        if not isinstance(same_site, str) or same_site.lower() not in ("lax", "strict", "none"):
+            raise ValueError(f"CSRFMiddleware same_site must be 'lax', 'strict' or 'none', got {same_site!r}.")
+        if same_site.lower() == "none" and cookie_secure is False:
+            raise ValueError(
+                "CSRFMiddleware same_site='none' needs the Secure flag; browsers drop it otherwise. "
+                "Remove cookie_secure=False."
+            )
+        self.same_site = same_site.lower()
+        self.cookie_secure = True if self.same_site == "none" else cookie_secure
 
     def cookie_secret(self, scope: Scope) -> bytes | None:
         """The secret in the request's signed CSRF cookie, or None (absent, forged, truncated)."""

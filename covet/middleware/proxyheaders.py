@@ -1,6 +1,8 @@
 """Take the client address, scheme and host from a trusted reverse proxy's headers.
 
-``Forwarded`` (RFC 7239) is used when present, else ``X-Forwarded-For`` / ``-Proto`` / ``-Host``.
+One header family is read, the one the proxy sets (``mode``): ``X-Forwarded-For`` / ``-Proto`` /
+``-Host`` by default, or ``Forwarded`` (RFC 7239). Never "whichever is present": a proxy that
+appends to ``X-Forwarded-For`` passes a ``Forwarded`` header the client wrote through untouched.
 Headers are believed only when the direct peer is a listed proxy; the client is the rightmost
 address not itself a trusted proxy, so addresses a client writes into the header are never taken.
 """
@@ -27,18 +29,41 @@ class ProxyHeadersMiddleware:
     to trust any peer (only when nothing but the proxy can reach the app). Requests from other
     peers are passed on untouched, their forwarding headers ignored.
 
-    From a trusted peer: the client is the rightmost ``Forwarded: for=`` / ``X-Forwarded-For``
+    A peer on a Unix socket (no address) is trusted only under ``"*"``.
+
+    ``mode``: ``"x-forwarded"`` (the default; what nginx, HAProxy and most load balancers set) or
+    ``"forwarded"`` (RFC 7239). Only that family is read.
+
+    From a trusted peer: the client is the rightmost ``X-Forwarded-For`` / ``Forwarded: for=``
     address that is not a trusted proxy (RFC 7239 §7.4 on why the leftmost can be forged); the
-    scheme (``http``/``https``, ``ws``/``wss`` for WebSockets) and host come from the same hop
-    (``Forwarded``) or the rightmost ``X-Forwarded-Proto`` / ``X-Forwarded-Host`` value. A scheme
-    other than http/https, or a host that is not ``host[:port]``, is ignored. So redirects and
-    ``request.url_for`` behind a TLS proxy stay ``https``. Example::
+    scheme (``http``/``https``, ``ws``/``wss`` for WebSockets) comes from the rightmost
+    ``X-Forwarded-Proto`` value or the same ``Forwarded`` hop. A scheme other than http/https is
+    ignored. So redirects and ``request.url_for`` behind a TLS proxy stay ``https``.
+
+    ``trust_host=True`` also takes the host (``X-Forwarded-Host`` or ``Forwarded: host=``), when
+    it is ``host[:port]``. Off by default: many proxies pass a client's ``X-Forwarded-Host``
+    through unchanged, and a host the client picks ends up in password-reset links (configure the
+    proxy to send the ``Host`` header instead, e.g. nginx ``proxy_set_header Host $host``). Example::
 
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=["127.0.0.1", "10.0.0.0/8"])
     """
 
-    def __init__(self, app: ASGIApp, trusted_hosts: Sequence[str] | str = ("127.0.0.1", "::1")) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted_hosts: Sequence[str] | str = ("127.0.0.1", "::1"),
+        *,
+        mode: str = "x-forwarded",
+        trust_host: bool = False,
+    ) -> None:
+        if mode not in ("x-forwarded", "forwarded"):
+            raise ValueError(
+                f"ProxyHeadersMiddleware mode is 'x-forwarded' (X-Forwarded-For/-Proto/-Host) or "
+                f"'forwarded' (RFC 7239), the headers your proxy sets; got {mode!r}."
+            )
         self.app = app
+        self.mode = mode
+        self.trust_host = trust_host
         hosts = [trusted_hosts] if isinstance(trusted_hosts, str) else list(trusted_hosts)
         self.trust_all = "*" in hosts
         networks: list[_Network] = []
@@ -68,10 +93,9 @@ class ProxyHeadersMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             client = scope.get("client")
-            if client is not None and self.is_trusted(client[0]):
-                forwarded = header_values(scope["headers"], b"forwarded")
-                if forwarded:
-                    self._apply_forwarded(scope, forwarded)
+            if self.trust_all if client is None else self.is_trusted(client[0]):
+                if self.mode == "forwarded":
+                    self._apply_forwarded(scope, header_values(scope["headers"], b"forwarded"))
                 else:
                     self._apply_x_forwarded(scope)
         await self.app(scope, receive, send)
@@ -88,7 +112,8 @@ class ProxyHeadersMiddleware:
         if address is not None:
             scope["client"] = (address, 0)
         self._set_scheme(scope, chosen.get("proto"))
-        self._set_host(scope, chosen.get("host"))
+        if self.trust_host:
+            self._set_host(scope, chosen.get("host"))
 
     def _apply_x_forwarded(self, scope: Scope) -> None:
         headers = scope["headers"]
@@ -108,7 +133,8 @@ class ProxyHeadersMiddleware:
         if client is not None:
             scope["client"] = (client, 0)
         self._set_scheme(scope, _last(header_values(headers, b"x-forwarded-proto")))
-        self._set_host(scope, _last(header_values(headers, b"x-forwarded-host")))
+        if self.trust_host:
+            self._set_host(scope, _last(header_values(headers, b"x-forwarded-host")))
 
     @staticmethod
     def _set_scheme(scope: Scope, proto: str | None) -> None:

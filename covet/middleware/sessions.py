@@ -302,7 +302,10 @@ class SessionMiddleware:
                 session_id = verified[0]
                 data = await self.backend.load(session_id)
                 if data is not None:
-                    return Session(data, session_id=session_id)
+                    session = Session(data, session_id=session_id)
+                    if verified[1]:
+                        session.modified = True  # the id signed with an older key: re-sign with the newest
+                    return session
         return Session()  # no id, or one the server does not know: a new id when data is stored
 
     # -- the response -------------------------------------------------------------------------------

@@ -23,7 +23,9 @@ def host_name(value: str) -> str | None:
     if value.startswith("["):
         return value[: value.index("]") + 1].lower()
     host = value.partition(":")[0].lower()
-    return host[:-1] if host.endswith(".") else host
+    host = host[:-1] if host.endswith(".") else host
+    # "." (or ".:80") names no host: an empty netloc would make "https:///evil.example/..."
+    return host if host and not host.startswith(".") else None
 
 
 class TrustedHostMiddleware:

@@ -126,7 +126,11 @@ def test_cross_origin_and_cross_site_requests_are_refused_first() -> None:
     assert r.status_code == 403
     r = client.post("/transfer", data={"csrf_token": token}, headers={"sec-fetch-site": "cross-site"})
     assert r.status_code == 403
-    r = client.post("/transfer", data={"csrf_token": token}, headers={"origin": "http://testserver", "sec-fetch-site": "same-origin"})
+    r = client.post(
+        "/transfer",
+        data={"csrf_token": token},
+        headers={"origin": "http://testserver", "sec-fetch-site": "same-origin"},
+    )
     assert r.status_code == 200
 
 
@@ -191,7 +195,12 @@ def test_cross_site_websocket_hijacking_is_refused() -> None:
         return {"type": "websocket.connect"}
 
     def handshake(*headers: tuple[bytes, bytes]) -> None:
-        scope = {"type": "websocket", "scheme": "wss", "path": "/ws", "headers": [(b"host", b"shop.example"), *headers]}
+        scope = {
+            "type": "websocket",
+            "scheme": "wss",
+            "path": "/ws",
+            "headers": [(b"host", b"shop.example"), *headers],
+        }
         anyio.run(middleware, scope, receive, send)
 
     handshake((b"origin", b"https://evil.test"), (b"cookie", b"session=abc"))
@@ -199,3 +208,15 @@ def test_cross_site_websocket_hijacking_is_refused() -> None:
     handshake((b"origin", b"https://shop.example"), (b"cookie", b"session=abc"))
     handshake((b"origin", b"https://evil.test"))  # no cookies: nothing ambient to hijack
     assert accepted == [True, True]
+
+
+def test_csrf_cookie_settings_are_checked_at_construction() -> None:
+    # A bad same_site used to surface as a 500 on the first page that set the cookie.
+    from covet import Covet
+    from covet.middleware import CSRFMiddleware
+
+    with pytest.raises(ValueError, match="same_site"):
+        CSRFMiddleware(Covet(), secret_key="c" * 32, same_site="bogus")
+    with pytest.raises(ValueError, match="Secure"):
+        CSRFMiddleware(Covet(), secret_key="c" * 32, same_site="none", cookie_secure=False)
+    assert CSRFMiddleware(Covet(), secret_key="c" * 32, same_site="None").cookie_secure is True

@@ -97,7 +97,9 @@ def test_untouched_session_costs_no_headers() -> None:
     assert "vary" not in r.headers and "set-cookie" not in r.headers
 
 
-@pytest.mark.parametrize("mangle", [lambda v: v[:-3], lambda v: v[:10], lambda v: "x" + v[1:], lambda v: v + "x", lambda v: ""])
+@pytest.mark.parametrize(
+    "mangle", [lambda v: v[:-3], lambda v: v[:10], lambda v: "x" + v[1:], lambda v: v + "x", lambda v: ""]
+)
 def test_forged_or_truncated_session_cookie_is_an_empty_session(mangle: Any) -> None:
     client = TestClient(session_app())
     value = client.post("/set/user/ada").cookies["session"]
@@ -206,7 +208,7 @@ def redis_keys(prefix: str) -> dict[str, bytes]:
 
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        return {key.decode()[len(prefix):]: client.get(key) for key in client.scan_iter(prefix + "*")}
+        return {key.decode()[len(prefix) :]: client.get(key) for key in client.scan_iter(prefix + "*")}
     finally:
         client.close()
 
@@ -265,12 +267,40 @@ def test_redis_url_backend_and_expiry(redis_prefix: str) -> None:
 
     app = session_app(backend=REDIS_URL, max_age=120)
     with TestClient(app) as client:
-        client.post("/set/a/1")
+        r = client.post("/set/a/1")
+        # Only this session's key: other sessions in the same Redis (other tests) are not ours.
+        session_id = r.cookies["session"].rsplit(".", 2)[0]
         sync = redis.Redis.from_url(REDIS_URL)
         try:
-            keys = list(sync.scan_iter("covet:session:*"))
-            assert keys and all(0 < sync.ttl(key) <= 120 for key in keys)
-            for key in keys:
-                sync.delete(key)
+            key = f"covet:session:{session_id}"
+            assert 0 < sync.ttl(key) <= 120
+            sync.delete(key)
         finally:
             sync.close()
+
+
+def test_non_ascii_byte_in_a_forged_cookie_mac_is_an_empty_session_not_a_500() -> None:
+    # hmac.compare_digest raises TypeError on non-ASCII str: a planted cookie made every page 500.
+    app = session_app()
+    client = TestClient(app, raise_server_exceptions=False)
+    r = client.get("/read", headers={"cookie": "session=a.b.\xe9".encode("latin-1")})
+    assert r.status_code == 200 and r.json() == {}
+
+
+def test_redis_session_signed_with_an_old_key_is_re_signed(redis_prefix: str) -> None:
+    old_app = session_app(backend=RedisSessionBackend(REDIS_URL, prefix=redis_prefix), secret_key=["o" * 32])
+    with TestClient(old_app) as client:
+        client.post("/set/user/ada")
+        old_cookie = client.cookies["session"]
+    rotated = session_app(
+        backend=RedisSessionBackend(REDIS_URL, prefix=redis_prefix), secret_key=["n" * 32, "o" * 32]
+    )
+    with TestClient(rotated) as client:
+        r = client.get("/read", headers={"cookie": f"session={old_cookie}"})
+        assert r.json() == {"user": "ada"}
+        new_cookie = r.cookies["session"]
+        assert new_cookie != old_cookie
+    # Once the old key is retired, the re-signed cookie still works.
+    retired = session_app(backend=RedisSessionBackend(REDIS_URL, prefix=redis_prefix), secret_key=["n" * 32])
+    with TestClient(retired) as client:
+        assert client.get("/read", headers={"cookie": f"session={new_cookie}"}).json() == {"user": "ada"}
