@@ -1,7 +1,8 @@
 """Cross-site request forgery protection: an Origin / Sec-Fetch-Site check, then a token.
 
 The token is a signed double-submit token: a random secret kept in a signed cookie (or, under
-:class:`SessionMiddleware`, in the session: the synchronizer-token pattern), and handed to
+:class:`SessionMiddleware` once the session holds something, in the session: the
+synchronizer-token pattern), and handed to
 pages masked with a fresh random pad each time, so it never repeats in a compressed page
 (BREACH). An unsafe request must send it back in the ``X-CSRF-Token`` header or the
 ``csrf_token`` form field, never in the query string, which leaks into logs and ``Referer``.
@@ -85,14 +86,17 @@ class _State:
                     self._secret = b64decode(stored)
                 except ValueError:
                     self._secret = None
-            if self._secret is None and create:
-                self._secret = secrets.token_bytes(_SECRET_BYTES)
-                session[_SESSION_KEY] = b64encode(self._secret)
-            return self._secret
+            if self._secret is not None:
+                return self._secret
         self._secret = self.middleware.cookie_secret(self.scope)
         if self._secret is None and create:
             self._secret = secrets.token_bytes(_SECRET_BYTES)
-            self.new_cookie = True
+            if session is not None and len(session):
+                session[_SESSION_KEY] = b64encode(self._secret)
+            else:
+                # An empty session stays empty: with server-side sessions, a secret stored there
+                # would make every anonymous page view that renders a form a new record in Redis.
+                self.new_cookie = True
         return self._secret
 
 
@@ -110,8 +114,9 @@ class CSRFMiddleware:
     form field (``field_name``; the body is read, up to the route's ``max_body_size``, and handed
     on to the handler intact). A token in the query string does not count.
 
-    The secret lives in the session when :class:`SessionMiddleware` is outside this middleware,
-    else in a signed ``HttpOnly`` cookie (``cookie_name``, ``SameSite=Lax``, ``Secure`` on https)
+    The secret lives in the session when :class:`SessionMiddleware` is outside this middleware and
+    the session is not empty (an empty one stays empty, so anonymous form views create no
+    server-side session), else in a signed ``HttpOnly`` cookie (``cookie_name``, ``SameSite=Lax``, ``Secure`` on https)
     set when a page first asks for a token. ``secret_key`` may be a list (rotation, as for
     sessions). A route opts out with the route option ``csrf_exempt=True`` (webhooks that
     authenticate otherwise). A WebSocket handshake that carries cookies and another site's

@@ -304,3 +304,29 @@ def test_redis_session_signed_with_an_old_key_is_re_signed(redis_prefix: str) ->
     retired = session_app(backend=RedisSessionBackend(REDIS_URL, prefix=redis_prefix), secret_key=["n" * 32])
     with TestClient(retired) as client:
         assert client.get("/read", headers={"cookie": f"session={new_cookie}"}).json() == {"user": "ada"}
+
+
+def test_anonymous_form_views_do_not_grow_redis_through_the_csrf_secret(redis_prefix: str) -> None:
+    # Redis sessions outside CSRF: a form page for a visitor with no session used to store the
+    # CSRF secret in a new 14-day session, one Redis key per anonymous page view.
+    from covet.middleware import CSRFMiddleware, csrf_token
+
+    app = Covet()
+
+    @app.get("/form")
+    async def form(request: Request) -> dict[str, Any]:
+        return {"token": csrf_token(request)}
+
+    @app.post("/form")
+    async def post_form(request: Request) -> dict[str, Any]:
+        return {"ok": True}
+
+    app.add_middleware(CSRFMiddleware, secret_key="c" * 32)
+    app.add_middleware(SessionMiddleware, secret_key=KEY, backend=RedisSessionBackend(REDIS_URL, prefix=redis_prefix))
+    with TestClient(app) as client:
+        for _ in range(20):
+            client.cookies.clear()
+            token = client.get("/form").json()["token"]
+        assert redis_keys(redis_prefix) == {}
+        # The token still works: its secret is in the signed CSRF cookie.
+        assert client.post("/form", headers={"x-csrf-token": token}).json() == {"ok": True}
