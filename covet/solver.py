@@ -45,11 +45,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Solver"]
 
-# How a dependency is called, decided when the solver is made.
-_AWAIT = 0  # async def: awaited in the generated code itself
+# How a dependency is called, decided when the solver is made: the async kinds are written out
+# in the generated code; plain and sync-generator ones run in a worker thread (resolution._invoke).
+_AWAIT = 0
 _ASYNC_GENERATOR = 1
-_THREAD = 2  # plain def, run in a worker thread
-_SYNC_GENERATOR = 3
+_IN_THREAD = 2
 
 #: A dependency's value when it was skipped because its arguments had errors.
 _FAILED: Any = object()
@@ -59,8 +59,8 @@ _serial = itertools.count()
 
 def _call_kind(dep: DependencyPlan) -> int:
     if dep.is_generator:
-        return _SYNC_GENERATOR if inspect.isgeneratorfunction(dep.func) else _ASYNC_GENERATOR
-    return _AWAIT if dep.is_async else _THREAD
+        return _IN_THREAD if inspect.isgeneratorfunction(dep.func) else _ASYNC_GENERATOR
+    return _AWAIT if dep.is_async else _IN_THREAD
 
 
 class Solver:

@@ -70,3 +70,25 @@ def call(
     start = next(message for message in sent if message["type"] == "http.response.start")
     body = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
     return RawResponse(start["status"], list(start["headers"]), body)
+
+
+def run_asgi(app: Any, scope: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Call ``app`` directly with ``messages`` as what it receives (then nothing, forever); what it sent."""
+    sent: list[dict[str, Any]] = []
+    incoming = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        with anyio.fail_after(5):
+            await app(scope, receive, send)
+
+    anyio.run(main)
+    return sent

@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_raw import run_asgi
 
 from covet import Covet, HTTPException, JSONResponse, PlainTextResponse, Request, Response
 from covet.testing import TestClient
@@ -51,28 +52,6 @@ class Recorder:
 
         await self.app(scope, receive, tagged_send)
         self.log.append(f"exit {self.name}")
-
-
-def run_asgi(app: Any, scope: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Call ``app`` directly with ``messages`` as what it receives; return what it sent."""
-    sent: list[dict[str, Any]] = []
-    incoming = list(messages)
-
-    async def receive() -> dict[str, Any]:
-        if incoming:
-            return incoming.pop(0)
-        await anyio.sleep_forever()
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def main() -> None:
-        with anyio.fail_after(5):
-            await app(scope, receive, send)
-
-    anyio.run(main)
-    return sent
 
 
 # --- lifespan -------------------------------------------------------------------------------------

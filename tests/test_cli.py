@@ -279,6 +279,26 @@ def stop(process: subprocess.Popen[bytes]) -> bytes:
     return stderr
 
 
+def start_covet_run(directory: Path, target: str, *arguments: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``covet run TARGET`` in ``directory`` on a free port, once it listens: ``(process, port)``.
+
+    The caller stops it with :func:`stop` (which gives its stderr).
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [str(COVET_SCRIPT), "run", target, "--port", str(port), "--no-access-log", *arguments],
+        cwd=directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, process)
+    except BaseException:
+        stop(process)
+        raise
+    return process, port
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_run_serves_example_over_http(server: str) -> None:
     port = free_port()

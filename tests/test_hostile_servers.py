@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from test_cli import free_port, stop, wait_for_port
-
-COVET_SCRIPT = Path(sys.executable).parent / "covet"
+from test_cli import start_covet_run, stop
 
 APP_SOURCE = '''
 from typing import Any
@@ -110,15 +105,8 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     server: str = request.param
     directory = tmp_path_factory.mktemp(f"hostile-{server}")
     (directory / "hostile_app.py").write_text(APP_SOURCE)
-    port = free_port()
-    process = subprocess.Popen(
-        [str(COVET_SCRIPT), "run", "hostile_app.py", "--port", str(port), "--no-access-log", "--server", server],
-        cwd=directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process, port = start_covet_run(directory, "hostile_app.py", "--server", server)
     try:
-        wait_for_port(port, process)
         yield server, port
     finally:
         stderr = stop(process)

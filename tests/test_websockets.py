@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import anyio
 import msgspec
 import pytest
+from asgi_raw import run_asgi
 
 from covet import (
     BackgroundTasks,
@@ -24,28 +25,6 @@ from covet.testing import AsyncTestClient, TestClient, WebSocketRejected
 from covet.websockets import WebSocketLimits, WebSocketState
 
 pytestmark = pytest.mark.usefixtures("serving_mode")
-
-
-def run_asgi(app: Any, scope: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Call ``app`` with ``messages`` to receive (then nothing, forever); what it sent."""
-    sent: list[dict[str, Any]] = []
-    incoming = list(messages)
-
-    async def receive() -> dict[str, Any]:
-        if incoming:
-            return incoming.pop(0)
-        await anyio.sleep_forever()
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def main() -> None:
-        with anyio.fail_after(5):
-            await app(scope, receive, send)
-
-    anyio.run(main)
-    return sent
 
 
 def ws_scope(path: str, query: bytes = b"", extensions: dict[str, Any] | None = None) -> dict[str, Any]:

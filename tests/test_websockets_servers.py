@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from test_cli import free_port, stop, wait_for_port
+from test_cli import start_covet_run, stop
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
-
-COVET_SCRIPT = Path(sys.executable).parent / "covet"
 
 APP_SOURCE = '''
 from covet import Covet, Depends, HTTPException, WebSocket, WebSocketDisconnect
@@ -87,15 +82,8 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     server: str = request.param
     directory = tmp_path_factory.mktemp(f"ws-{server}")
     (directory / "ws_app.py").write_text(APP_SOURCE)
-    port = free_port()
-    process = subprocess.Popen(
-        [str(COVET_SCRIPT), "run", "ws_app.py", "--port", str(port), "--no-access-log", "--server", server],
-        cwd=directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process, port = start_covet_run(directory, "ws_app.py", "--server", server)
     try:
-        wait_for_port(port, process)
         yield server, port
     finally:
         stderr = stop(process).decode(errors="replace")

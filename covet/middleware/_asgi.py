@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .._parsing import ParseError, parse_cookie_header
+
+# The first value of a header (lower-case bytes name), or None: the parser twin's, compiled when
+# the speedups are built.
+from .._parsing import find_header as header
 from ..types import Message, Receive, Scope, Send
 
 __all__ = [
     "header",
     "header_values",
+    "request_cookie",
     "add_vary",
     "plain_response",
     "buffer_body",
@@ -21,17 +27,27 @@ __all__ = [
 ]
 
 
-def header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    """The first value of header ``name`` (lower-case bytes), or None."""
-    for key, value in headers:
-        if key == name:
-            return value
-    return None
-
-
 def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
     """Every value of header ``name``, in order."""
     return [value for key, value in headers if key == name]
+
+
+def request_cookie(scope: Scope, name: str) -> str | None:
+    """The value of cookie ``name`` sent with the request (the first non-empty one), or None.
+
+    None too when the ``Cookie`` header holding it cannot be parsed (RFC 6265 §5.4): a cookie that
+    middleware signs is then treated as absent, never as an error.
+    """
+    key = name.encode("latin-1")
+    for value in header_values(scope["headers"], b"cookie"):
+        if key in value:
+            try:
+                found = parse_cookie_header(value.decode("latin-1")).get(name)
+            except ParseError:
+                return None
+            if found:
+                return found
+    return None
 
 
 def add_vary(headers: list[tuple[bytes, bytes]], field: bytes) -> None:

@@ -16,13 +16,13 @@ from typing import Any
 
 import msgspec
 
-from .._parsing import ParseError, parse_content_type, parse_cookie_header
+from .._parsing import ParseError, parse_content_type
 from ..formparsers import DEFAULT_FORM_LIMITS, FormError, parse_form
 from ..requests import BodyLimits
 from ..responses import _cookie_header
 from ..routing import FOUND
 from ..types import ASGIApp, Message, Receive, Scope, Send
-from ._asgi import BodyTooLarge, add_vary, buffer_body, header, header_values
+from ._asgi import BodyTooLarge, add_vary, buffer_body, header, request_cookie
 from ._signing import Signer, b64decode, b64encode, check_secret_keys
 
 __all__ = ["CSRFMiddleware", "csrf_token"]
@@ -144,7 +144,6 @@ class CSRFMiddleware:
             raise TypeError(f"trusted_origins= takes a list such as [{trusted_origins!r}], not a string.")
         self.trusted_origins = frozenset(origin.rstrip("/") for origin in trusted_origins)
         self.cookie_name = cookie_name
-        self.cookie_key = cookie_name.encode("latin-1")
         self.header_name = header_name.lower().encode("latin-1")
         self.field_name = field_name
         # Checked now, not when the first page sets the cookie (a 500 there).
@@ -160,22 +159,15 @@ class CSRFMiddleware:
 
     def cookie_secret(self, scope: Scope) -> bytes | None:
         """The secret in the request's signed CSRF cookie, or None (absent, forged, truncated)."""
-        for value in header_values(scope["headers"], b"cookie"):
-            if self.cookie_key in value:
-                try:
-                    raw = parse_cookie_header(value.decode("latin-1")).get(self.cookie_name)
-                except ParseError:
-                    return None
-                if raw:
-                    verified = self.signer.unsign(raw, None)
-                    if verified is None:
-                        return None
-                    try:
-                        secret = b64decode(verified[0])
-                    except ValueError:
-                        return None
-                    return secret if len(secret) == _SECRET_BYTES else None
-        return None
+        raw = request_cookie(scope, self.cookie_name)
+        verified = None if raw is None else self.signer.unsign(raw, None)
+        if verified is None:
+            return None
+        try:
+            secret = b64decode(verified[0])
+        except ValueError:
+            return None
+        return secret if len(secret) == _SECRET_BYTES else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

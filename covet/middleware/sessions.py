@@ -14,10 +14,9 @@ from typing import Any, Protocol
 
 import msgspec
 
-from .._parsing import ParseError, parse_cookie_header
 from ..responses import _cookie_header
 from ..types import ASGIApp, Message, Receive, Scope, Send
-from ._asgi import add_vary, header_values
+from ._asgi import add_vary, request_cookie
 from ._signing import Signer, b64decode, b64encode, check_secret_keys
 
 __all__ = [
@@ -222,7 +221,6 @@ class SessionMiddleware:
             backend = RedisSessionBackend(backend)
         self.backend: SessionBackend | None = backend
         self.cookie_name = cookie_name
-        self.cookie_key = cookie_name.encode("latin-1")
         self.max_age = int(max_age)
         self.same_site = same_site.lower()
         self.https_only = True if self.same_site == "none" else https_only
@@ -239,7 +237,7 @@ class SessionMiddleware:
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        raw = self._cookie(scope)
+        raw = request_cookie(scope, self.cookie_name)
         if self.backend is None:
             session = Session()
             if raw is not None:
@@ -263,17 +261,6 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
-
-    def _cookie(self, scope: Scope) -> str | None:
-        for value in header_values(scope["headers"], b"cookie"):
-            if self.cookie_key in value:
-                try:
-                    found = parse_cookie_header(value.decode("latin-1")).get(self.cookie_name)
-                except ParseError:
-                    return None
-                if found:
-                    return found
-        return None
 
     # -- cookie sessions ----------------------------------------------------------------------------
 
