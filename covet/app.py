@@ -464,8 +464,8 @@ class Covet(Scaffold):
         """One request: resolve the route, run the runner made for it, clean up.
 
         Runners (covet.pipeline) turn every exception they can into a response; what escapes them
-        is turned into a 500 here when no middleware is outside (else by the outermost layer,
-        :class:`_ServerErrors`), and re-raised so the server logs it.
+        is turned into a 500 here when no middleware but observers is outside (else by the
+        outermost layer, :class:`_ServerErrors`), and re-raised so the server logs it.
         """
         if scope["type"] != "http":
             await self._serve_other(scope, receive, send)
@@ -541,9 +541,11 @@ class Covet(Scaffold):
             app = ServerTiming(app)  # Server-Timing headers (debug only: a production app has no layer)
         for cls, options in reversed(self.user_middleware):
             app = cls(app, **options)
-        # Where a 500 is rendered: here in _serve when nothing is outside it, else outermost.
-        self._renders_errors = not self.user_middleware
-        if self.user_middleware:
+        # Where a 500 is rendered: here in _serve when nothing outside it could answer instead,
+        # else outermost. Observers (covet.observability's middleware) never answer and pass
+        # exceptions on, so behind them alone _serve renders it and they see the 500 it sends.
+        self._renders_errors = all(getattr(cls, "observer", False) for cls, _ in self.user_middleware)
+        if not self._renders_errors:
             app = _ServerErrors(app, self)
         self._stack = app
         return app

@@ -55,6 +55,10 @@ class Stage:
 
     app: ASGIApp
     stages: tuple[Stage, ...]
+    #: Observers never send a response of their own and re-raise what the app below raises, so
+    #: an app whose only middleware they are renders its 500s inside them (covet.app: no extra
+    #: layer outside them, and the 500 is what they record).
+    observer = True
 
     def __init__(self, app: ASGIApp) -> None:
         if isinstance(app, Stage):

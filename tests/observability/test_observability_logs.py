@@ -206,6 +206,18 @@ def test_access_log_unhandled_exception_is_500(access_log: Records) -> None:
     assert record.route == "/boom"
 
 
+def test_unhandled_exception_500_carries_the_request_id_and_is_logged_once(access_log: Records) -> None:
+    # Behind observers only, the app renders the 500 inside them (no outer error layer): the
+    # response they record is the one the client gets, request id included.
+    app = make_app()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom", headers={"x-request-id": "req-500"})
+    assert response.status_code == 500 and response.headers["x-request-id"] == "req-500"
+    [record] = access_log.records
+    assert record.status == 500 and record.request_id == "req-500"
+    assert type(app._stack).__name__ == "RequestIdMiddleware"  # the stages' one layer, nothing around it
+
+
 def test_access_log_combined_format(access_log: Records) -> None:
     with TestClient(make_app("combined")) as client:
         response = client.get("/items/7", headers={"user-agent": 'evil"agent', "referer": "http://a/"})
