@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from .extraction import extractor
 from .globals import RequestBox, request_of
 from .params import (
     CALL_BODY,
@@ -42,7 +43,7 @@ from .params import (
     is_async_callable,
 )
 from .requests import read_body
-from .resolution import RequestContext, extract
+from .resolution import RequestContext
 from .responses import Response, json_body, json_headers, other_response, to_response
 from .solver import Solver
 from .types import Message, Send
@@ -59,6 +60,9 @@ Runner = Callable[[RequestBox[Any], Any], Awaitable[None]]
 
 #: ``call(box, ctx, target)``: the handler's result for this request (an awaitable).
 Call = Callable[[RequestBox[Any], "RequestContext | None", Any], Awaitable[Any]]
+
+#: ``extract(scope, request, body)``: a plan's keyword arguments (covet.extraction.extractor).
+Extract = Callable[[Any, Any, "bytes | None"], dict[str, Any]]
 
 _send_whole = Response.__call__
 
@@ -201,20 +205,22 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
         # The matcher's converted parameters are exactly the keyword arguments.
         return lambda box, ctx, target: func(**box[1]["path_params"])
     if mode == CALL_EXTRACT:
+        extract = extractor(plan)  # straight-line code for this plan's values (covet.extraction)
         if uses_request:
-            return lambda box, ctx, target: func(**extract(plan, box[1], request_of(box)))
-        return lambda box, ctx, target: func(**extract(plan, box[1]))
+            return lambda box, ctx, target: func(**extract(box[1], request_of(box), None))
+        return lambda box, ctx, target: func(**extract(box[1], None, None))
     if mode == CALL_BODY:
+        extract = extractor(plan)
         if uses_request:
 
             async def call_with_body(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
                 request = request_of(box)
-                return await func(**extract(plan, box[1], request, await request.body()))
+                return await func(**extract(box[1], request, await request.body()))
 
             return call_with_body
 
         async def call_with_body_from_scope(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
-            return await func(**await _json_body_from_scope(plan, box, ctx))
+            return await func(**await _json_body_from_scope(extract, box, ctx))
 
         return call_with_body_from_scope
     if mode != CALL_RESOLVE:
@@ -241,28 +247,25 @@ def _arguments_step(
 
         return no_arguments
     if mode in (CALL_PATH, CALL_EXTRACT):
+        extract = extractor(plan)
 
         async def request_values(box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
-            return extract(plan, box[1], request_of(box) if uses_request else None)
+            return extract(box[1], request_of(box) if uses_request else None, None)
 
         return request_values
     if mode == CALL_BODY:
-        return functools.partial(_json_body_via_request if uses_request else _json_body_from_scope, plan)
+        return functools.partial(_json_body_via_request if uses_request else _json_body_from_scope, extractor(plan))
     solve = Solver(plan)
     return lambda box, ctx: solve(request_of(box), ctx)
 
 
-async def _json_body_via_request(
-    plan: EndpointPlan, box: RequestBox[Any], ctx: RequestContext | None
-) -> dict[str, Any]:
+async def _json_body_via_request(extract: Extract, box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
     """Path, query and JSON body values, read through the Request."""
     request = request_of(box)
-    return extract(plan, box[1], request, await request.body())
+    return extract(box[1], request, await request.body())
 
 
-async def _json_body_from_scope(
-    plan: EndpointPlan, box: RequestBox[Any], ctx: RequestContext | None
-) -> dict[str, Any]:
+async def _json_body_from_scope(extract: Extract, box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
     """Path, query and JSON body values, with no Request made: none exists yet, none is needed.
 
     The body is kept in the box for a Request made later (covet.request, an error handler); False
@@ -271,7 +274,7 @@ async def _json_body_from_scope(
     limits = box[4]
     box[5] = False
     body = box[5] = await read_body(box[1], box[2], limits.max_body_size, limits.body_timeout)
-    return extract(plan, box[1], None, body)
+    return extract(box[1], None, body)
 
 
 # --- runners ----------------------------------------------------------------------------------

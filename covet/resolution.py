@@ -50,7 +50,7 @@ from .types import Scope
 if TYPE_CHECKING:
     from .app import Covet
 
-__all__ = ["RequestContext", "resolve", "resolve_into", "extract", "AppDependencies"]
+__all__ = ["RequestContext", "resolve", "resolve_into", "AppDependencies"]
 
 _LOC_NAMES = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie", BODY: "body", FORM: "body", FILE: "body"}
 
@@ -196,24 +196,6 @@ async def resolve(plan: EndpointPlan, connection: HTTPConnection, ctx: RequestCo
             values[spec.name] = await _run_dependency(spec.dependency, ctx, errors)  # type: ignore[arg-type]
     else:
         values = await resolve_into(plan, connection, ctx, errors)
-    if errors:
-        raise RequestValidationError(errors)
-    return values
-
-
-def extract(
-    plan: EndpointPlan, scope: Scope, request: Request | None = None, body: bytes | None = None
-) -> dict[str, Any]:
-    """``resolve`` without awaits, for plans that need none once the body is read.
-
-    That is ``CALL_EXTRACT`` plans (request data only) and ``CALL_BODY`` plans given the ``body``.
-    ``request`` may be None when the plan does not ``need_request``: path and single query values
-    are then read off the scope.
-    """
-    errors: list[dict[str, Any]] = []
-    values = _extract_into(plan.request_specs, scope, request, errors, {}) if plan.request_specs else {}
-    if body is not None:
-        _take_json_body(plan, scope, body, errors, values)
     if errors:
         raise RequestValidationError(errors)
     return values

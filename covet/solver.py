@@ -21,16 +21,14 @@ Measured (callgrind, bench ``deps`` scenario, compiled): walking the tree per re
 from __future__ import annotations
 
 import inspect
-import itertools
-import linecache
 from typing import TYPE_CHECKING, Any
 
 from .background import BackgroundTasks
 from .exceptions import RequestValidationError
+from .extraction import ExtractionWriter, generated_function
 from .params import BACKGROUND, DEPENDS, DependencyPlan, EndpointPlan, ParamSpec
 from .resolution import (
     RequestContext,
-    _extract_into,
     _invoke,
     _name,
     _take_json_body,
@@ -54,8 +52,6 @@ _IN_THREAD = 2
 #: A dependency's value when it was skipped because its arguments had errors.
 _FAILED: Any = object()
 
-_serial = itertools.count()
-
 
 def _call_kind(dep: DependencyPlan) -> int:
     if dep.is_generator:
@@ -72,14 +68,13 @@ class Solver:
     validation problem, and what a dependency raises (an ``HTTPException`` stays one).
     """
 
-    __slots__ = ("plan", "source", "_lines", "_names", "_count", "_solve")
+    __slots__ = ("plan", "source", "_lines", "_names", "_count", "_values", "_solve")
 
     def __init__(self, plan: EndpointPlan, *, call_handler: bool = False) -> None:
         self.plan = plan
         self._lines: list[str] = []
         self._names: dict[str, Any] = {
             "_FAILED": _FAILED,
-            "_extract_into": _extract_into,
             "_take_json_body": _take_json_body,
             "_take_others": _take_others,
             "_invoke": _invoke,
@@ -90,10 +85,10 @@ class Solver:
             "HANDLER": plan.func,
         }
         self._count = 0
+        self._values = ExtractionWriter(self._names)  # path, query, header and cookie values
         endpoint = self._walk(plan, None, {})[0]
         reads_body, reads_form = _reads(plan)
         qualname = getattr(plan.func, "__qualname__", type(plan.func).__name__)
-        filename = f"<covet solver {next(_serial)} for {qualname}>"
         self.source = "\n".join(
             [
                 "async def solve(request, ctx):",
@@ -119,10 +114,10 @@ class Solver:
                 "",
             ]
         )
-        exec(compile(self.source, filename, "exec"), self._names)  # noqa: S102 - our own generated code
-        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
-        self._solve: Callable[[Request, RequestContext | None], Awaitable[Any]] = self._names.pop("solve")
-        del self._lines, self._names
+        self._solve: Callable[[Request, RequestContext | None], Awaitable[Any]] = generated_function(
+            self.source, self._names, "solve", f"solver for {qualname}"
+        )
+        del self._lines, self._names, self._values
 
     def __call__(self, request: Request, ctx: RequestContext | None) -> Awaitable[Any]:
         return self._solve(request, ctx)
@@ -155,9 +150,7 @@ class Solver:
             adds_errors = adds_errors or (fresh and may_fail)
             takes.append((None, slot, may_fail and not fresh))
         if plan.request_specs:
-            lines.append(
-                f"_extract_into({self._const('S', n, plan.request_specs)}, scope, request, errors, {kwargs})"
-            )
+            lines.extend(self._values.lines(plan.request_specs, kwargs))
             adds_errors = True
         for spec in plan.other_specs:
             if spec.kind == DEPENDS:

@@ -1,0 +1,165 @@
+"""Request values (path, query, header and cookie parameters) read by code written once per route.
+
+:func:`covet.resolution._extract_into` walks a route's parameter specs on every request, asking
+each for its kind, its source and whether it converts. Here that walk is done once, when the app
+freezes, and written down as straight-line Python (the idea of :mod:`covet.solver`, which uses
+these lines for its dependencies too): per parameter one dictionary lookup, then its conversion,
+its default or its "missing" error. For a route taking three typed query values this runs a
+third of the walk's bytecodes, 5k instructions fewer per request (bench ``query`` scenario,
+callgrind: 44.7k before, 39.5k after).
+
+Path values, single query values, single headers and cookies, and the Request itself are written
+out; list-valued query parameters and headers keep the walker's code (``_extract_into`` over that
+one spec), so their rules stay in one place. Either way the values, the conversions and the errors
+(in the same order) are the walker's: ``tests/test_extraction.py`` checks both on the same
+requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .exceptions import RequestValidationError
+from .params import CONNECTION, COOKIE, HEADER, PATH, QUERY, REQUEST, EndpointPlan, ParamSpec, missing_error
+from .resolution import _convert, _extract_into, _take_json_body, query_values
+from .types import Scope
+
+__all__ = ["ExtractionWriter", "extractor", "generated_function"]
+
+_serial = itertools.count()
+
+# Defaults ParamSpec.default_value() copies for each request; any other is written as a constant.
+_COPIED = (list, dict, set)
+
+#: Where a single value of each kind is found, given the generated function's ``request``.
+_SOURCES = {HEADER: "request.headers", COOKIE: "request.cookies"}
+_LOCATIONS = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie"}
+
+
+def generated_function(source: str, namespace: dict[str, Any], name: str, label: str) -> Callable[..., Any]:
+    """Compile ``source`` and return its function ``name``; tracebacks and ``inspect`` show the
+    source under the file name ``<covet LABEL N>`` (registered in :mod:`linecache`)."""
+    filename = f"<covet {label} {next(_serial)}>"
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - covet's own generated code
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return namespace.pop(name)  # type: ignore[no-any-return]
+
+
+class ExtractionWriter:
+    """Writes the lines that fill a dict with a plan's request values.
+
+    The lines run where the names ``scope``, ``request`` (a Request, or None when the plan does
+    not need one: then only path and single query values occur) and ``errors`` (the list of
+    validation problems) exist. Constants they use are added to ``namespace``.
+    """
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace = namespace
+        namespace.update(
+            _convert=_convert, _extract_into=_extract_into, _query_values=query_values, _missing=missing_error
+        )
+        self._count = 0
+
+    def _const(self, prefix: str, value: Any) -> str:
+        name = f"_{prefix}{self._count}"
+        self._count += 1
+        self.namespace[name] = value
+        return name
+
+    def lines(self, specs: Sequence[ParamSpec], values: str) -> list[str]:
+        """Code filling the dict named ``values`` from ``specs``, in their order."""
+        out: list[str] = []
+        query_read = False
+        for spec in specs:
+            kind = spec.kind
+            target = f"{values}[{spec.name!r}]"
+            if kind in (REQUEST, CONNECTION):
+                out.append(f"{target} = request")
+            elif kind == PATH:
+                raw = f"scope['path_params'][{spec.key!r}]"
+                out.append(
+                    f"{target} = {self._converted(spec, raw, 'path')}"
+                    if spec.convert
+                    else f"{target} = {raw}"
+                )
+            elif (kind == QUERY or kind in _SOURCES) and not spec.is_list:
+                if kind == QUERY:
+                    if not query_read:
+                        # With a request, its QueryParams serve later readers too; without one the
+                        # scope's query string is parsed into just the first values.
+                        out.append(
+                            "_query = request.query_params._dict if request is not None else _query_values(scope)"
+                        )
+                        query_read = True
+                    source = "_query"
+                else:
+                    source = _SOURCES[kind]
+                out.append(f"_raw = {source}.get({spec.key!r})")
+                out.append("if _raw is None:")
+                out.append(f"    {self._absent(spec, target, _LOCATIONS[kind])}")
+                out.append("else:")
+                out.extend("    " + line for line in self._assign(spec, target, _LOCATIONS[kind]))
+            else:
+                # Lists of query values or headers: the walker's rules, over this one spec.
+                out.append(f"_extract_into({self._const('L', [spec])}, scope, request, errors, {values})")
+        return out
+
+    def _absent(self, spec: ParamSpec, target: str, where: str) -> str:
+        if spec.required:
+            return f"errors.append(_missing([{where!r}, {spec.key!r}]))"
+        if isinstance(spec.default, _COPIED):
+            return f"{target} = {self._const('S', spec)}.default_value()"
+        return f"{target} = {self._const('D', spec.default)}"
+
+    def _converted(self, spec: ParamSpec, raw: str, where: str) -> str:
+        return f"_convert({self._const('S', spec)}, {raw}, {where!r}, errors)"
+
+    def _assign(self, spec: ParamSpec, target: str, where: str) -> list[str]:
+        """Lines setting ``target`` from the string ``_raw``."""
+        if not spec.convert:
+            return [f"{target} = _raw"]
+        if spec.fast is None:
+            return [f"{target} = {self._converted(spec, '_raw', where)}"]
+        # The commonest spellings of an int or bool, without msgspec (None: let _convert decide).
+        return [
+            f"_value = {self._const('F', spec.fast)}(_raw)",
+            f"{target} = {self._converted(spec, '_raw', where)} if _value is None else _value",
+        ]
+
+
+def extractor(plan: EndpointPlan) -> Callable[[Scope, Any, bytes | None], dict[str, Any]]:
+    """``extract(scope, request, body)``: the keyword arguments of a plan that needs no awaits.
+
+    That is a plan of request values only (``body`` None), or request values and a JSON body read
+    before the call. ``request`` may be None when the plan does not need a Request. Raises
+    :class:`~covet.exceptions.RequestValidationError` listing every problem, or the body's 400/415.
+    ``inspect.getsource(extract)`` shows the generated code.
+    """
+    namespace: dict[str, Any] = {
+        "RequestValidationError": RequestValidationError,
+        "_take_json_body": _take_json_body,
+        "PLAN": plan,
+    }
+    lines = ExtractionWriter(namespace).lines(plan.request_specs, "values")
+    source = "\n".join(
+        [
+            "def extract(scope, request, body):",
+            "    errors = []",
+            "    values = {}",
+            *("    " + line for line in lines),
+            *(
+                ["    if body is not None:", "        _take_json_body(PLAN, scope, body, errors, values)"]
+                if plan.body_params
+                else []
+            ),
+            "    if errors:",
+            "        raise RequestValidationError(errors)",
+            "    return values",
+            "",
+        ]
+    )
+    qualname = getattr(plan.func, "__qualname__", type(plan.func).__name__)
+    return generated_function(source, namespace, "extract", f"extractor for {qualname}")
