@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from covet import Covet, Cookie, Header, Query, Request
+from covet import Cookie, Covet, Header, Query, Request
 from covet.exceptions import RequestValidationError
 from covet.extraction import extractor
 from covet.resolution import _extract_into
