@@ -28,9 +28,10 @@ import asyncio
 import math
 import sys
 import weakref
+from asyncio import _get_running_loop
 from time import monotonic
 
-__all__ = ["ReadDeadlines", "deadlines_for"]
+__all__ = ["ReadDeadlines", "loop_deadlines"]
 
 if sys.version_info >= (3, 12):
     _task_of = asyncio.current_task  # written in C since 3.12
@@ -114,17 +115,21 @@ class ReadDeadlines:
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadDeadlines] = weakref.WeakKeyDictionary()
 # The loop asked about last and its deadlines: a server runs one loop per process, so the weak
 # dictionary is consulted only when the loop changes (tests). Holds at most one loop alive.
-_last: tuple[asyncio.AbstractEventLoop | None, ReadDeadlines | None] = (None, None)
+_last_loop: asyncio.AbstractEventLoop | None = None
+_last_deadlines: ReadDeadlines | None = None
 
 
-def deadlines_for(loop: asyncio.AbstractEventLoop) -> ReadDeadlines:
-    """The :class:`ReadDeadlines` of ``loop``, made on first use."""
-    global _last
-    last_loop, last_deadlines = _last
-    if loop is last_loop and last_deadlines is not None:
-        return last_deadlines
+def loop_deadlines() -> ReadDeadlines | None:
+    """The :class:`ReadDeadlines` of the running asyncio loop, made on first use; None when no
+    asyncio loop runs (trio: reads then wait in a cancel scope)."""
+    global _last_loop, _last_deadlines
+    loop = _get_running_loop()
+    if loop is _last_loop:
+        return _last_deadlines  # None for "no loop" too: both start as None
+    if loop is None:
+        return None
     deadlines = _by_loop.get(loop)
     if deadlines is None:
         deadlines = _by_loop[loop] = ReadDeadlines(loop)
-    _last = (loop, deadlines)
+    _last_loop, _last_deadlines = loop, deadlines
     return deadlines

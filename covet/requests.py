@@ -8,7 +8,6 @@ upload is refused with 413 after at most the limit has been read.
 from __future__ import annotations
 
 import asyncio
-from asyncio import _get_running_loop
 from collections.abc import AsyncGenerator
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
-from ._deadlines import ReadDeadlines, deadlines_for
+from ._deadlines import ReadDeadlines, loop_deadlines
 from ._flask_names import REQUEST_ATTRIBUTES, install_flask_names, request_attribute_error
 from ._hosts import is_valid_host
 from ._json import JSON_DECODE_ERRORS, malformed_json
@@ -324,7 +323,7 @@ class Request(HTTPConnection):
         self._body_done = False
         if self.body_timeout is not None:
             self._deadline = monotonic() + self.body_timeout
-            self._deadlines = _loop_deadlines()
+            self._deadlines = loop_deadlines()
 
     def _take_body(self, body: bytes | bool) -> None:
         """Adopt a body the app already read (see :func:`read_body`); False: its reading failed."""
@@ -478,7 +477,7 @@ async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, b
     deadlines = None
     if body_timeout is not None:
         deadline = monotonic() + body_timeout
-        deadlines = _loop_deadlines()
+        deadlines = loop_deadlines()
     # A bytearray, not a list of chunks: a body sent a byte at a time would otherwise cost a list
     # slot and an object per byte (tens of times its size); this is the size, amortised.
     buffer: bytearray | None = None
@@ -569,12 +568,6 @@ def _shorter_than_declared() -> HTTPException:
 
 def _timed_out(timeout: float) -> HTTPException:
     return HTTPException(408, f"Request body not received within body_timeout ({timeout:g} s).")
-
-
-def _loop_deadlines() -> ReadDeadlines | None:
-    """The body deadlines of the running asyncio loop; None under trio (see :func:`_receive_by`)."""
-    loop = _get_running_loop()
-    return None if loop is None else deadlines_for(loop)
 
 
 async def _receive_by(receive: Receive, deadline: float, deadlines: ReadDeadlines | None, timeout: float) -> Message:

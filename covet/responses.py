@@ -133,12 +133,18 @@ class Response:
             # What render() and _init_headers() would do, without calling them.
             body = self.body = content.encode(self.charset) if kind is str else content
             if not headers and status_code >= 200 and status_code != 204 and status_code != 304:
+                # The two header lookups written out (measured: 0.6k of a 29k plaintext request).
+                size = len(body)
+                length = _CONTENT_LENGTHS[size] if size < 1024 else _content_length(size)
                 media_type = self.media_type
-                self.raw_headers = (
-                    [_content_length(len(body))]
-                    if media_type is None
-                    else [_content_length(len(body)), _content_type_header(media_type, self.charset)]
-                )
+                if media_type is None:
+                    self.raw_headers = [length]
+                else:
+                    charset = self.charset
+                    content_type = _CONTENT_TYPES.get((media_type, charset))
+                    if content_type is None:
+                        content_type = _content_type_header(media_type, charset)
+                    self.raw_headers = [length, content_type]
                 return
         else:
             self.body = self.render(content)

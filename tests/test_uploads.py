@@ -1129,11 +1129,10 @@ def test_body_is_read_from_servers_whose_awaitables_are_plain_iterators() -> Non
 def test_each_event_loop_has_its_own_read_deadlines() -> None:
     import asyncio
 
-    from covet._deadlines import deadlines_for
+    from covet._deadlines import loop_deadlines
 
     async def both() -> tuple[Any, Any]:
-        loop = asyncio.get_running_loop()
-        return deadlines_for(loop), deadlines_for(loop)
+        return loop_deadlines(), loop_deadlines()
 
     first, again = asyncio.run(both())
     second, _ = asyncio.run(both())
@@ -1144,7 +1143,7 @@ def test_each_event_loop_has_its_own_read_deadlines() -> None:
 def test_a_receive_that_swallows_the_timeout_leaves_nothing_behind() -> None:
     import asyncio
 
-    from covet._deadlines import deadlines_for
+    from covet._deadlines import loop_deadlines
 
     app = Covet(body_timeout=0.05)
 
@@ -1167,7 +1166,7 @@ def test_a_receive_that_swallows_the_timeout_leaves_nothing_behind() -> None:
                 statuses.append(message["status"])
 
         await app(scope_for("/", []), stubborn, send)
-        return statuses, deadlines_for(asyncio.get_running_loop())
+        return statuses, loop_deadlines()
 
     statuses, deadlines = asyncio.run(main())
     assert statuses == [200]
