@@ -95,7 +95,7 @@ class Solver:
                 # The body first: a dependency holding a resource (a database connection) must not
                 # hold it while a slow client sends.
                 *(
-                    ["    await request.body()"]
+                    ["    body = await request.body()"]
                     if reads_body
                     else ["    await request.form()"]
                     if reads_form
@@ -167,7 +167,7 @@ class Solver:
             adds_errors = True
         if plan.body_params:
             lines.append(
-                f"_take_json_body({self._const('B', n, plan)}, scope, await request.body(), errors, {kwargs})"
+                f"_take_json_body({self._const('B', n, plan)}, scope, body, errors, {kwargs})"
             )
             adds_errors = True
         if how is None:

@@ -71,6 +71,7 @@ HEADERS = [
     [],
     [(b"x-trace", b"12"), (b"x-list", b"a, b"), (b"x-list", b"c"), (b"cookie", b"session=s1")],
     [(b"x-trace", b"twelve"), (b"cookie", b"session=")],
+    [(b"x-trace", b"1"), (b"x-trace", b"2"), (b"x-list", b"\xff, \x00")],  # first wins; raw bytes
 ]
 
 
@@ -105,7 +106,7 @@ def test_generated_source_is_readable_and_in_tracebacks() -> None:
     extract = extractor(_app().routes[-1].plan)
     source = inspect.getsource(extract)
     assert "_raw = _query.get('limit')" in source
-    assert "request.headers.get('x-trace')" in source
+    assert "_find_header(scope['headers'], b'x-trace')" in source
 
 
 def test_query_route_without_request_reads_the_scope() -> None:
