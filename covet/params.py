@@ -544,6 +544,8 @@ def missing_error(loc: list[Any]) -> dict[str, Any]:
 # --- plans ----------------------------------------------------------------------------------------
 
 PATH, REQUEST, BACKGROUND, DEPENDS, QUERY, HEADER, COOKIE, BODY, FORM, FILE, CONNECTION = range(11)
+# A field name is a token (RFC 9110 §5.1, §5.6.2): a header named otherwise can never arrive.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _REQUEST_KINDS = frozenset({PATH, QUERY, HEADER, COOKIE, REQUEST, CONNECTION})
 
 #: How the app calls a handler that runs inline, fixed when the plan is finished (cheapest first):
@@ -1021,6 +1023,11 @@ def _param_spec(
             key = name.replace("_", "-")
         if kind == HEADER:
             key = key.lower()
+            if not _FIELD_NAME.fullmatch(key):
+                raise TypeError(
+                    f"{where}: {key!r} is not an HTTP header name (letters, digits and "
+                    "!#$%&'*+-.^_`|~ only, RFC 9110 §5.1); give Header(alias=...) the name the header has."
+                )
         spec = ParamSpec(name, kind, key, annotation, default, marker)
         if kind in (FORM, FILE) and _is_upload(annotation):
             spec.kind = FILE

@@ -1446,3 +1446,12 @@ def test_upload_file_marker_constraints_fail_with_the_file_message(app: Covet) -
 
         @app.post("/f")
         async def upload(f: Annotated[UploadFile, File(min_length=1)]) -> None: ...
+
+
+@pytest.mark.parametrize("alias", ["x-€", "x token", "x:token", "x\r\ny"])
+def test_header_alias_that_is_not_a_field_name_fails_at_registration(app: Covet, alias: str) -> None:
+    # Such a header can never arrive (RFC 9110 §5.1): say so at startup, not per request.
+    with pytest.raises(TypeError, match="not an HTTP header name"):
+
+        @app.get("/h")
+        async def handler(v: str = Header("d", alias=alias)) -> None: ...
