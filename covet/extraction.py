@@ -35,9 +35,6 @@ _serial = itertools.count()
 # Defaults ParamSpec.default_value() copies for each request; any other is written as a constant.
 _COPIED = (list, dict, set)
 
-#: Where a single cookie is found, given the generated function's ``request``.
-_SOURCES = {COOKIE: "request.cookies"}
-_LOCATIONS = {PATH: "path", QUERY: "query", HEADER: "header", COOKIE: "cookie"}
 
 
 def generated_function(source: str, namespace: dict[str, Any], name: str, label: str) -> Callable[..., Any]:
@@ -95,32 +92,28 @@ class ExtractionWriter:
                 # without making the request's Headers.
                 name = spec.key.lower().encode("latin-1")
                 out.append(f"_raw = _find_header(scope['headers'], {name!r})")
-                out.append("if _raw is None:")
-                out.append(f"    {self._absent(spec, target, 'header')}")
-                out.append("else:")
-                out.append("    _raw = _raw.decode('latin-1')")
-                out.extend("    " + line for line in self._assign(spec, target, "header"))
-            elif (kind == QUERY or kind in _SOURCES) and not spec.is_list:
-                if kind == QUERY:
-                    if not query_read:
-                        # With a request, its QueryParams serve later readers too; without one the
-                        # scope's query string is parsed into just the first values.
-                        out.append(
-                            "_query = request.query_params._dict if request is not None else _query_values(scope)"
-                        )
-                        query_read = True
-                    source = "_query"
-                else:
-                    source = _SOURCES[kind]
-                out.append(f"_raw = {source}.get({spec.key!r})")
-                out.append("if _raw is None:")
-                out.append(f"    {self._absent(spec, target, _LOCATIONS[kind])}")
-                out.append("else:")
-                out.extend("    " + line for line in self._assign(spec, target, _LOCATIONS[kind]))
+                out.extend(self._single(spec, target, "header", "_raw = _raw.decode('latin-1')"))
+            elif kind == COOKIE:  # never a list (refused at registration)
+                out.append(f"_raw = request.cookies.get({spec.key!r})")
+                out.extend(self._single(spec, target, "cookie"))
+            elif kind == QUERY and not spec.is_list:
+                if not query_read:
+                    # With a request, its QueryParams serve later readers too; without one the
+                    # scope's query string is parsed into just the first values.
+                    out.append("_query = request.query_params._dict if request is not None else _query_values(scope)")
+                    query_read = True
+                out.append(f"_raw = _query.get({spec.key!r})")
+                out.extend(self._single(spec, target, "query"))
             else:
                 # Lists of query values or headers: the walker's rules, over this one spec.
                 out.append(f"_extract_into({self._const('L', [spec])}, scope, request, errors, {values})")
         return out
+
+    def _single(self, spec: ParamSpec, target: str, where: str, decode: str | None = None) -> list[str]:
+        """Lines setting ``target`` from ``_raw`` (one value, None when absent), else its default
+        or its "missing" error; ``decode`` turns a present ``_raw`` into text first."""
+        present = ([decode] if decode else []) + self._assign(spec, target, where)
+        return ["if _raw is None:", f"    {self._absent(spec, target, where)}", "else:", *("    " + line for line in present)]
 
     def _absent(self, spec: ParamSpec, target: str, where: str) -> str:
         if spec.required:
