@@ -328,6 +328,7 @@ def _scopes_plan(scopes: tuple[str, ...]) -> DependencyPlan:
 
     plan = DependencyPlan(security_scopes, use_cache=False)
     plan.only_dependencies = True
+    plan.needs_request = False
     return plan
 
 
@@ -625,7 +626,8 @@ class EndpointPlan:
         self.other_specs: list[ParamSpec] = []
         self.call_mode = CALL_RESOLVE
         # Whether extracting the arguments needs a Request object: not when they all come from
-        # the path, single query values and the JSON body, which the app reads off the scope.
+        # the path, single query values, single headers and the JSON body, which the app reads
+        # off the scope (covet.extraction).
         self.needs_request = True
         #: Scopes demanded by the ``Security`` markers on the way to this plan (a dependency's).
         self.security_scopes: tuple[str, ...] = ()
@@ -729,7 +731,6 @@ def build_plan(
         elif _json_documentable(model):
             plan.response_type = model
     plan.call_mode = _call_mode(plan, path_convertors)
-    plan.needs_request = any(spec.kind not in (PATH, QUERY) or spec.is_list for spec in plan.request_specs)
     return plan
 
 
@@ -879,6 +880,7 @@ def _build(
     if plan.body_params:
         _plan_body(plan, body_markers)
     plan.only_dependencies = all(spec.kind == DEPENDS for spec in plan.params)
+    plan.needs_request = any(spec.kind not in (PATH, QUERY, HEADER) or spec.is_list for spec in plan.request_specs)
     return plan
 
 

@@ -231,8 +231,7 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
 
         return call
     # Body, dependencies, values and the call in one generated coroutine (covet.solver).
-    solve = Solver(plan, call_handler=True)
-    return lambda box, ctx, target: solve(request_of(box), ctx)
+    return Solver(plan, call_handler=True).solve
 
 
 def _arguments_step(
@@ -255,8 +254,7 @@ def _arguments_step(
         return request_values
     if mode == CALL_BODY:
         return functools.partial(_json_body_via_request if uses_request else _json_body_from_scope, extractor(plan))
-    solve = Solver(plan)
-    return lambda box, ctx: solve(request_of(box), ctx)
+    return Solver(plan).solve
 
 
 async def _json_body_via_request(extract: Extract, box: RequestBox[Any], ctx: RequestContext | None) -> dict[str, Any]:
@@ -286,7 +284,8 @@ def build_runner(app: Covet, plan: EndpointPlan, chain: Sequence[Scaffold]) -> R
     needs_context = plan.has_dependencies or plan.has_background
     if not before and not after and not needs_context:
         return _direct_runner(app, plan, call_step(plan, with_request=False), chain)
-    call = call_step(plan, with_request=True)
+    # Before hooks are given the Request, so the values and the body are read through it.
+    call = call_step(plan, with_request=bool(before))
     # Where no after_request hook can see the response, a dict or Struct result goes out as JSON
     # bytes without a Response object, as on the direct path.
     json_status = None if after else plan.json_status
@@ -369,17 +368,18 @@ def _full_runner(
     convert = _converter(json_status, status_code, encode)
 
     async def run(box: RequestBox[Any], target: Any) -> None:
-        request = request_of(box)
-        ctx = RequestContext(request) if needs_context else None
+        ctx = RequestContext(app, box=box) if needs_context else None
         body: bytes | None = None  # the JSON shortcut's bytes, when taken
         try:
             response: Response | None = None
             try:
-                for hook in before:
-                    early = await hook(request)
-                    if early is not None:
-                        response = to_response(early, None)
-                        break
+                if before:
+                    request = request_of(box)
+                    for hook in before:
+                        early = await hook(request)
+                        if early is not None:
+                            response = to_response(early, None)
+                            break
                 if response is None:
                     result = await call(box, ctx, target)
                     if ctx is not None and ctx.function_exits is not None:
@@ -396,7 +396,7 @@ def _full_runner(
                     if not isinstance(unwound, Exception):
                         raise unwound from exc
                     exc = unwound
-                response = await app.handle_exception(exc, request, chain)
+                response = await app.handle_exception(exc, request_of(box), chain)
             if body is None:
                 assert response is not None
                 for after_hook in after:

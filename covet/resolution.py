@@ -26,6 +26,7 @@ from ._values import drop_blank, split_list_header
 from .background import BackgroundTasks
 from .datastructures import UploadFile
 from .exceptions import HTTPException, RequestValidationError
+from .globals import RequestBox, request_of
 from .params import (
     BACKGROUND,
     BODY,
@@ -62,7 +63,10 @@ def _is_json(media_type: str) -> bool:
 class RequestContext:
     """Per-request state of dependency resolution: the cache, open ``yield`` dependencies, background tasks.
 
-    ``connection`` is the request (or, for WebSocket routes, the connection) being served. A
+    ``connection`` is the request (or, for WebSocket routes, the connection) being served; an
+    HTTP route's context is given the request's box instead (see covet.globals) and makes the
+    Request only if something asks for ``connection`` (an override, a dependency walked per
+    request): the compiled solver reads values and the body off the scope without one. A
     ``yield`` dependency, once past its ``yield``, is kept open in ``exits`` (``Depends(scope=
     "request")``, resumed after the response is sent) or ``function_exits`` (``scope="function"``,
     resumed when the handler returns). Both lists are made on first use: a request without such
@@ -70,17 +74,27 @@ class RequestContext:
     context managers made per request.
     """
 
-    __slots__ = ("connection", "app", "overrides", "cache", "exits", "function_exits", "background")
+    __slots__ = ("_connection", "_box", "app", "overrides", "cache", "exits", "function_exits", "background")
 
-    def __init__(self, connection: HTTPConnection) -> None:
-        self.connection = connection
-        self.app: Covet | None = connection.scope.get("app")
+    def __init__(self, app: Covet, connection: HTTPConnection | None = None, box: RequestBox[Any] | None = None) -> None:
+        self.app = app
+        self._connection = connection
+        self._box = box
         # Read once per request; an empty dict (the normal case outside tests) becomes None.
-        self.overrides: dict[Any, Any] | None = getattr(self.app, "dependency_overrides", None) or None
+        self.overrides: dict[Any, Any] | None = app.dependency_overrides or None
         self.cache: dict[Any, Any] = {}
         self.exits: list[Any] | None = None
         self.function_exits: list[Any] | None = None
         self.background: BackgroundTasks | None = None
+
+    @property
+    def connection(self) -> HTTPConnection:
+        """The Request or WebSocket being served (an HTTP request's Request is made on first use)."""
+        connection = self._connection
+        if connection is None:
+            assert self._box is not None
+            connection = self._connection = request_of(self._box)
+        return connection
 
     async def close_function_scope(self) -> None:
         """Tear down the ``scope="function"`` dependencies of a handler that returned normally.
@@ -420,7 +434,7 @@ async def _run_dependency(dep: DependencyPlan, ctx: RequestContext, errors: list
         func = overrides[func]
         dep = _override_plan(ctx.app, func, dep)
     elif dep.app_scoped:
-        return await ctx.app.app_dependencies.get(dep)  # type: ignore[union-attr]
+        return await ctx.app.app_dependencies.get(dep)
     cache = ctx.cache
     if dep.use_cache and func in cache:
         return cache[func]

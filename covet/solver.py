@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 from .background import BackgroundTasks
 from .exceptions import RequestValidationError
 from .extraction import ExtractionWriter, generated_function
+from .globals import RequestBox, request_of
 from .params import BACKGROUND, DEPENDS, DependencyPlan, EndpointPlan, ParamSpec
+from .requests import read_body
 from .resolution import (
     RequestContext,
     _invoke,
@@ -49,6 +51,18 @@ _AWAIT = 0
 _ASYNC_GENERATOR = 1
 _IN_THREAD = 2
 
+# The body read off the scope when no Request exists yet (pipeline._json_body_from_scope reads it
+# so too): kept in the box for a Request made later; False while the read is under way, so that a
+# failed read is not repeated.
+_BODY_LINES = [
+    "    if request is None:",
+    "        limits = box[4]",
+    "        box[5] = False",
+    "        body = box[5] = await read_body(scope, box[2], limits.max_body_size, limits.body_timeout)",
+    "    else:",
+    "        body = await request.body()",
+]
+
 #: A dependency's value when it was skipped because its arguments had errors.
 _FAILED: Any = object()
 
@@ -60,15 +74,17 @@ def _call_kind(dep: DependencyPlan) -> int:
 
 
 class Solver:
-    """``await solver(request, ctx)``: the handler's keyword arguments, or (``call_handler=True``,
-    for async handlers) the handler's result.
+    """``await solver(box, ctx)``: the handler's keyword arguments, or (``call_handler=True``,
+    for async handlers) the handler's result, for the request in ``box`` (see covet.globals).
 
     Made once per route from its :class:`~covet.params.EndpointPlan`. Reads the body (or form)
-    first, then resolves. Raises :class:`~covet.exceptions.RequestValidationError` listing every
+    first, then resolves. The Request is made only when a value needs it (a cookie, a list, the
+    Request itself, a form); path, query and header values and the JSON body are read off the
+    scope. Raises :class:`~covet.exceptions.RequestValidationError` listing every
     validation problem, and what a dependency raises (an ``HTTPException`` stays one).
     """
 
-    __slots__ = ("plan", "source", "_lines", "_names", "_count", "_values", "_solve")
+    __slots__ = ("plan", "source", "solve", "_lines", "_names", "_count", "_values")
 
     def __init__(self, plan: EndpointPlan, *, call_handler: bool = False) -> None:
         self.plan = plan
@@ -80,6 +96,8 @@ class Solver:
             "_invoke": _invoke,
             "_no_value": _no_value,
             "resolve_into": resolve_into,
+            "request_of": request_of,
+            "read_body": read_body,
             "RequestValidationError": RequestValidationError,
             "PLAN": plan,
             "HANDLER": plan.func,
@@ -87,25 +105,26 @@ class Solver:
         self._count = 0
         self._values = ExtractionWriter(self._names)  # path, query, header and cookie values
         endpoint = self._walk(plan, None, {})[0]
-        reads_body, reads_form = _reads(plan)
+        reads_body, reads_form, needs_request = _reads(plan)
         qualname = getattr(plan.func, "__qualname__", type(plan.func).__name__)
+        if needs_request:
+            # Cookies, lists, the Request itself or a form: read through the Request.
+            start = ["    request = request_of(box)", *(["    body = await request.body()"] if reads_body else [])]
+        else:
+            # Values and the body off the scope; a Request a hook made is used if there is one.
+            start = ["    request = box[0]", *(_BODY_LINES if reads_body else [])]
         self.source = "\n".join(
             [
-                "async def solve(request, ctx):",
+                "async def solve(box, ctx, target=None):",
+                "    scope = box[1]",
                 # The body first: a dependency holding a resource (a database connection) must not
                 # hold it while a slow client sends.
-                *(
-                    ["    body = await request.body()"]
-                    if reads_body
-                    else ["    await request.form()"]
-                    if reads_form
-                    else []
-                ),
+                *start,
+                *(["    await request.form()"] if reads_form else []),
                 "    errors = []",
                 "    if ctx is not None and ctx.overrides is not None:",
-                "        kwargs = await resolve_into(PLAN, request, ctx, errors)",
+                "        kwargs = await resolve_into(PLAN, request_of(box), ctx, errors)",
                 "    else:",
-                "        scope = request.scope",
                 *("        " + line for line in self._lines),
                 f"        kwargs = k{endpoint}",
                 "    if errors:",
@@ -114,13 +133,14 @@ class Solver:
                 "",
             ]
         )
-        self._solve: Callable[[Request, RequestContext | None], Awaitable[Any]] = generated_function(
+        #: ``await solve(box, ctx, target=None)``: what calling the solver gives, without the call.
+        self.solve: Callable[..., Awaitable[Any]] = generated_function(
             self.source, self._names, "solve", f"solver for {qualname}"
         )
         del self._lines, self._names, self._values
 
-    def __call__(self, request: Request, ctx: RequestContext | None) -> Awaitable[Any]:
-        return self._solve(request, ctx)
+    def __call__(self, box: RequestBox[Any], ctx: RequestContext | None) -> Awaitable[Any]:
+        return self.solve(box, ctx)
 
     def _const(self, prefix: str, n: int, value: Any) -> str:
         name = f"{prefix}{n}"
@@ -252,7 +272,9 @@ def _no_value(func: Any) -> RuntimeError:
     return RuntimeError(f"Dependency {_name(func)} did not yield a value.")
 
 
-def _reads(plan: EndpointPlan) -> tuple[bool, bool]:
-    """Whether resolving ``plan`` reads a JSON body, or a form (the handler's or a dependency's)."""
+def _reads(plan: EndpointPlan) -> tuple[bool, bool, bool]:
+    """Whether resolving ``plan`` reads a JSON body, a form, and whether it needs the Request
+    (the handler's or a dependency's values)."""
     plans = list(plan.iter_plans())
-    return any(each.body_params for each in plans), any(each.has_form for each in plans)
+    reads_form = any(each.has_form for each in plans)
+    return any(each.body_params for each in plans), reads_form, reads_form or any(each.needs_request for each in plans)

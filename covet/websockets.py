@@ -482,7 +482,7 @@ def websocket_runner(app: Covet, route: Route, limits: WebSocketLimits) -> WebSo
 
     async def run(scope: Scope, receive: Receive, send: Send, target: Route) -> None:
         websocket = WebSocket(scope, receive, send, limits)
-        ctx = RequestContext(websocket) if needs_context else None
+        ctx = RequestContext(websocket.app, websocket) if needs_context else None
         try:
             try:
                 for hook in hooks:

@@ -175,3 +175,47 @@ def test_override_of_a_security_dependency_sees_its_scopes() -> None:
         assert client.get("/").json() == ["real", "items:read"]
         app.dependency_overrides[real] = fake
         assert client.get("/").json() == ["fake", "items:read"]
+
+
+def test_body_read_without_a_request_reaches_the_error_handler_and_dependencies_read_later() -> None:
+    # The solver reads a JSON body off the scope when no value needs the Request (here: a header
+    # and the body); a Request made afterwards (an error handler, a dependency walked per request
+    # under an override) must find that body, not try to read the spent channel again.
+    import covet
+    from covet import Request
+
+    def user(x_user: Annotated[str, Header()]) -> str:
+        return x_user
+
+    async def refuse(u: Annotated[str, Depends(user)]) -> str:
+        if u == "bad":
+            raise LookupError(u)
+        return u
+
+    app = Covet()
+
+    @app.errorhandler(LookupError)
+    async def seen(exc: LookupError) -> dict[str, Any]:
+        return {"body": await covet.request.json(), "user": str(exc)}
+
+    @app.post("/")
+    async def handler(item: Item, u: Annotated[str, Depends(refuse)]) -> dict[str, str]:
+        return {"name": item.name, "u": u}
+
+    with TestClient(app) as client:
+        ok = client.post("/", json={"name": "a"}, headers={"x-user": "ann"})
+        assert ok.json() == {"name": "a", "u": "ann"}
+        failed = client.post("/", json={"name": "b"}, headers={"x-user": "bad"})
+        assert failed.json() == {"body": {"name": "b"}, "user": "bad"}
+        missing = client.post("/", json={"name": "c"})
+        assert missing.status_code == 422
+        assert [error["loc"] for error in missing.json()["detail"]] == [["header", "x-user"]]
+
+        async def as_request(request: Request) -> str:
+            return (await request.json())["name"] + "!"
+
+        app.dependency_overrides[refuse] = as_request
+        try:
+            assert client.post("/", json={"name": "d"}).json() == {"name": "d", "u": "d!"}
+        finally:
+            app.dependency_overrides.clear()
