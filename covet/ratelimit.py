@@ -115,17 +115,22 @@ class RateLimitResult:
         return f"RateLimitResult(allowed={self.allowed}, remaining={self.remaining}, retry_after={self.retry_after})"
 
 
-def _gcra(tat_ms: float | None, now_ms: float, rate: Rate) -> tuple[bool, float, RateLimitResult]:
-    """GCRA step: (allowed, new theoretical arrival time, result). Mirrors the Lua script below."""
+def _gcra(tat_ms: int | None, now_ms: int, rate: Rate) -> tuple[bool, int, RateLimitResult]:
+    """GCRA step: (allowed, new theoretical arrival time, result). Mirrors the Lua script below.
+
+    Times are whole milliseconds, as in the script, and the stored time is rounded up to one:
+    in floating point ``(now + period) - period`` need not be ``now`` again, which refused a
+    client's very first request under a ``"1/minute"`` limit about every other time.
+    """
     period = rate.period * 1000
     interval = period / rate.limit
     tat = now_ms if tat_ms is None or tat_ms < now_ms else tat_ms
-    new_tat = tat + interval
-    allow_at = new_tat - period
+    allow_at = tat + interval - period
     if now_ms < allow_at:
         remaining = max(0, math.floor((period - (tat - now_ms)) / interval))
         return False, tat, RateLimitResult(False, rate.limit, remaining, math.ceil((tat - now_ms) / 1000), max(1, math.ceil((allow_at - now_ms) / 1000)))
-    remaining = max(0, math.floor((period - (new_tat - now_ms)) / interval + 1e-9))
+    new_tat = math.ceil(tat + interval)
+    remaining = max(0, math.floor((period - (new_tat - now_ms)) / interval + 1e-6))
     return True, new_tat, RateLimitResult(True, rate.limit, remaining, math.ceil((new_tat - now_ms) / 1000), 0)
 
 
@@ -142,11 +147,11 @@ class MemoryBackend:
         if max_keys < 1:
             raise ValueError(f"MemoryBackend(max_keys=...) must be at least 1, got {max_keys!r}.")
         self.max_keys = max_keys
-        self._tats: dict[str, float] = {}
+        self._tats: dict[str, int] = {}
 
     async def hit(self, key: str, rate: Rate) -> RateLimitResult:
         """Spend one request of ``key``'s budget under ``rate``."""
-        now = time.monotonic() * 1000
+        now = int(time.monotonic() * 1000)
         tats = self._tats
         allowed, tat, result = _gcra(tats.pop(key, None), now, rate)
         tats[key] = tat  # re-inserted last: the dict's order is least recently seen first
@@ -154,7 +159,7 @@ class MemoryBackend:
             self._evict(now)
         return result
 
-    def _evict(self, now: float) -> None:
+    def _evict(self, now: int) -> None:
         # Down to 90% in one pass, so a flood of new keys pays for a scan once per tenth of
         # max_keys insertions, not on every request.
         tats = self._tats

@@ -113,6 +113,21 @@ def test_middleware_allows_the_burst_then_429_with_retry_after_and_ietf_headers(
     assert client.get("/").headers["ratelimit"] == '"default";r=2;t=20'  # the full budget is back
 
 
+@pytest.mark.parametrize("limit, reset", [("1/minute", 60), ("2/minute", 30), ("7/minute", 9)])
+def test_float_rounding_near_a_power_of_two_never_refuses_a_fresh_client(clock: Clock, limit: str, reset: int) -> None:
+    # (now + period) - period is not always now in floating point: close below a power of two
+    # milliseconds, where the sum needs one bit more, the old float arithmetic refused a client's
+    # very first request (and said t=31 for t=30) about every other time.
+    backend = MemoryBackend()
+    rate = parse_rate(limit)
+    for exponent in (20, 22, 31, 40):
+        for step in range(200):
+            clock.now = (2**exponent - 30_000) / 1000 + step * 0.0001237
+            result = anyio.run(backend.hit, f"fresh-{exponent}-{step}", rate)
+            assert result.allowed, (limit, clock.now)
+            assert result.reset == reset, (limit, clock.now)
+
+
 def test_x_forwarded_for_from_an_untrusted_client_cannot_spoof_the_key(clock: Clock) -> None:
     app = Covet()
 
