@@ -141,7 +141,9 @@ class Headers(Mapping[str, str]):
         raw: Sequence[tuple[bytes, bytes]] | None = None,
     ) -> None:
         if raw is not None:
-            self._raw: list[tuple[bytes, bytes]] = list(raw)
+            # A view, not a copy: ``request.headers`` reads the scope's own list (as servers give
+            # it: a list), which nothing in covet changes after the request arrives.
+            self._raw: list[tuple[bytes, bytes]] = raw if type(raw) is list else list(raw)
         else:
             self._raw = [
                 (key.lower().encode("latin-1"), value.encode("latin-1"))
