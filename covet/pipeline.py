@@ -220,7 +220,11 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
             return call_with_body
 
         async def call_with_body_from_scope(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
-            return await func(**await _json_body_from_scope(extract, box, ctx))
+            # _json_body_from_scope written out: one coroutine fewer on every JSON-body request.
+            limits = box[4]
+            box[5] = False
+            body = box[5] = await read_body(box[1], box[2], limits.max_body_size, limits.body_timeout)
+            return await func(**extract(box[1], None, body))
 
         return call_with_body_from_scope
     if mode != CALL_RESOLVE:
