@@ -549,7 +549,9 @@ class Covet(Scaffold):
             app = _ServerErrors(app, self)
         # Observers outermost: call the function written for their stages (covet.observability's
         # layer) directly, without the async __call__ servers need: one coroutine fewer.
-        app = getattr(app, "_observe", app)
+        entry = getattr(app, "entry", None) if getattr(app, "observer", False) else None
+        if entry is not None:
+            app = entry()
         self._stack = app
         return app
 

@@ -141,14 +141,19 @@ class Headers(Mapping[str, str]):
         raw: Sequence[tuple[bytes, bytes]] | None = None,
     ) -> None:
         if raw is not None:
-            # A view, not a copy: ``request.headers`` reads the scope's own list (as servers give
-            # it: a list), which nothing in covet changes after the request arrives.
-            self._raw: list[tuple[bytes, bytes]] = raw if type(raw) is list else list(raw)
+            self._raw: list[tuple[bytes, bytes]] = list(raw)
         else:
             self._raw = [
                 (key.lower().encode("latin-1"), value.encode("latin-1"))
                 for key, value in (headers or {}).items()
             ]
+
+    @classmethod
+    def view(cls, raw: list[tuple[bytes, bytes]]) -> Headers:
+        """Headers over ``raw`` itself, not a copy (``request.headers`` over the scope's list)."""
+        headers = object.__new__(cls)
+        headers._raw = raw
+        return headers
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:

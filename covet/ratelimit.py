@@ -22,7 +22,6 @@ import hashlib
 import inspect
 import ipaddress
 import logging
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -115,23 +114,34 @@ class RateLimitResult:
         return f"RateLimitResult(allowed={self.allowed}, remaining={self.remaining}, retry_after={self.retry_after})"
 
 
-def _gcra(tat_ms: int | None, now_ms: int, rate: Rate) -> tuple[bool, int, RateLimitResult]:
-    """GCRA step: (allowed, new theoretical arrival time, result). Mirrors the Lua script below.
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
 
-    Times are whole milliseconds, as in the script, and the stored time is rounded up to one:
-    in floating point ``(now + period) - period`` need not be ``now`` again, which refused a
-    client's very first request under a ``"1/minute"`` limit about every other time.
+
+def _gcra(tat: int | None, now_ms: int, rate: Rate) -> tuple[bool, int, RateLimitResult]:
+    """GCRA step: (allowed, new theoretical arrival time, result), exactly. Same rules as the Lua
+    script below.
+
+    Times count in units of 1/limit millisecond, in which the emission interval (period/limit)
+    is a whole number: nothing is rounded, so a burst of exactly ``limit`` requests is allowed
+    whatever the limit and the clock. Float milliseconds refused a fresh client's very first
+    request near a power of two milliseconds; whole milliseconds with the time rounded up refused
+    the last request of a burst when the interval was not whole ("3/second").
     """
-    period = rate.period * 1000
-    interval = period / rate.limit
-    tat = now_ms if tat_ms is None or tat_ms < now_ms else tat_ms
-    allow_at = tat + interval - period
-    if now_ms < allow_at:
-        remaining = max(0, math.floor((period - (tat - now_ms)) / interval))
-        return False, tat, RateLimitResult(False, rate.limit, remaining, math.ceil((tat - now_ms) / 1000), max(1, math.ceil((allow_at - now_ms) / 1000)))
-    new_tat = math.ceil(tat + interval)
-    remaining = max(0, math.floor((period - (new_tat - now_ms)) / interval + 1e-6))
-    return True, new_tat, RateLimitResult(True, rate.limit, remaining, math.ceil((new_tat - now_ms) / 1000), 0)
+    limit = rate.limit
+    period = rate.period * 1000  # ms; also the interval in these units
+    window = period * limit  # the period in these units
+    second = 1000 * limit
+    now = now_ms * limit
+    if tat is None or tat < now:
+        tat = now
+    new_tat = tat + period
+    allow_at = new_tat - window
+    if now < allow_at:
+        remaining = max(0, (window - (tat - now)) // period)
+        return False, tat, RateLimitResult(False, limit, remaining, _ceil_div(tat - now, second), max(1, _ceil_div(allow_at - now, second)))
+    remaining = max(0, (window - (new_tat - now)) // period)
+    return True, new_tat, RateLimitResult(True, limit, remaining, _ceil_div(new_tat - now, second), 0)
 
 
 class MemoryBackend:
@@ -147,14 +157,20 @@ class MemoryBackend:
         if max_keys < 1:
             raise ValueError(f"MemoryBackend(max_keys=...) must be at least 1, got {max_keys!r}.")
         self.max_keys = max_keys
-        self._tats: dict[str, int] = {}
+        # key -> (theoretical arrival time in 1/limit ms, limit): see _gcra.
+        self._tats: dict[str, tuple[int, int]] = {}
 
     async def hit(self, key: str, rate: Rate) -> RateLimitResult:
         """Spend one request of ``key``'s budget under ``rate``."""
         now = int(time.monotonic() * 1000)
         tats = self._tats
-        allowed, tat, result = _gcra(tats.pop(key, None), now, rate)
-        tats[key] = tat  # re-inserted last: the dict's order is least recently seen first
+        stored = tats.pop(key, None)
+        tat = None
+        if stored is not None:
+            # Another rate's units (the same key under two limits) are converted, rounding up.
+            tat = stored[0] if stored[1] == rate.limit else _ceil_div(stored[0] * rate.limit, stored[1])
+        allowed, tat, result = _gcra(tat, now, rate)
+        tats[key] = (tat, rate.limit)  # re-inserted last: the dict's order is least recently seen first
         if len(tats) > self.max_keys:
             self._evict(now)
         return result
@@ -163,7 +179,7 @@ class MemoryBackend:
         # Down to 90% in one pass, so a flood of new keys pays for a scan once per tenth of
         # max_keys insertions, not on every request.
         tats = self._tats
-        expired = [key for key, tat in tats.items() if tat <= now]
+        expired = [key for key, (tat, limit) in tats.items() if tat <= now * limit]
         for key in expired:
             del tats[key]
         target = self.max_keys - self.max_keys // 10
@@ -175,27 +191,46 @@ class MemoryBackend:
 
 
 # KEYS[1]: the client's key. ARGV: period (ms), limit. Time is the Redis server's, so every worker
-# and machine uses one clock. Returns {allowed, remaining, reset_ms, retry_after_ms}.
+# and machine uses one clock. The theoretical arrival time is kept exactly, as "ms:rem" (whole
+# milliseconds, plus rem/limit of one), as _gcra keeps it in 1/limit ms: Lua numbers are doubles,
+# and milliseconds since 1970 times the limit would not stay exact in one. A plain number (what
+# an earlier version stored) reads as whole milliseconds. Returns {allowed, remaining, ahead,
+# wait}: how far the arrival time is ahead of now and, when refused, how long until the next
+# request is allowed, both in 1/limit ms.
 _GCRA_LUA = """
 local period = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local step = math.floor(period / limit)
+local step_rem = period % limit
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = period / limit
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if tat == nil or tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - period
-if now < allow_at then
-  local remaining = math.floor((period - (tat - now)) / interval)
-  if remaining < 0 then remaining = 0 end
-  return {0, remaining, math.ceil(tat - now), math.ceil(allow_at - now)}
+local tat, tat_rem = now, 0
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local ms, rem = string.match(stored, '^(%d+):?(%d*)$')
+  ms = tonumber(ms)
+  if ms and ms >= now then
+    tat, tat_rem = ms, tonumber(rem) or 0
+  end
 end
-new_tat = math.ceil(new_tat)
-redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
-local remaining = math.floor((period - (new_tat - now)) / interval + 0.000001)
+local new_tat = tat + step
+local new_rem = tat_rem + step_rem
+if new_rem >= limit then
+  new_tat = new_tat + 1
+  new_rem = new_rem - limit
+end
+local allow_at = new_tat - period
+local ahead = (tat - now) * limit + tat_rem
+if now < allow_at or (now == allow_at and new_rem > 0) then
+  local remaining = math.floor((period * limit - ahead) / period)
+  if remaining < 0 then remaining = 0 end
+  return {0, remaining, ahead, (allow_at - now) * limit + new_rem}
+end
+redis.call('SET', KEYS[1], string.format('%d:%d', new_tat, new_rem), 'PX', math.max(1, new_tat - now + 1))
+local new_ahead = (new_tat - now) * limit + new_rem
+local remaining = math.floor((period * limit - new_ahead) / period)
 if remaining < 0 then remaining = 0 end
-return {1, remaining, new_tat - now, 0}
+return {1, remaining, new_ahead, 0}
 """
 
 
@@ -233,9 +268,10 @@ class RedisBackend:
 
     async def hit(self, key: str, rate: Rate) -> RateLimitResult:
         script = self._connection()
-        allowed, remaining, reset_ms, retry_ms = await script(keys=[self.prefix + key], args=[rate.period * 1000, rate.limit])
+        allowed, remaining, ahead, wait = await script(keys=[self.prefix + key], args=[rate.period * 1000, rate.limit])
+        second = 1000 * rate.limit  # the script's times are in 1/limit ms
         return RateLimitResult(
-            bool(allowed), rate.limit, int(remaining), math.ceil(int(reset_ms) / 1000), max(1, math.ceil(int(retry_ms) / 1000)) if not allowed else 0
+            bool(allowed), rate.limit, int(remaining), _ceil_div(int(ahead), second), max(1, _ceil_div(int(wait), second)) if not allowed else 0
         )
 
     async def aclose(self) -> None:

@@ -66,7 +66,7 @@ class HTTPConnection:
     @property
     def headers(self) -> Headers:
         if self._headers is None:
-            self._headers = Headers(raw=self.scope["headers"])
+            self._headers = Headers.view(self.scope["headers"])
         return self._headers
 
     @property

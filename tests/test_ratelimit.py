@@ -128,6 +128,21 @@ def test_float_rounding_near_a_power_of_two_never_refuses_a_fresh_client(clock: 
             assert result.reset == reset, (limit, clock.now)
 
 
+def test_burst_of_exactly_limit_requests_whatever_the_interval(clock: Clock) -> None:
+    # The emission interval (period / limit) is rarely a whole number of milliseconds ("3/second",
+    # "7/day"): rounding it, even by a millisecond per request, refused the last request of a burst
+    # and counted `remaining` one short. The arithmetic is exact, so a burst is always `limit`.
+    for unit in ("second", "minute", "hour", "day"):
+        for limit in range(1, 61):
+            backend = MemoryBackend()
+            rate = parse_rate(f"{limit}/{unit}")
+            clock.now = 5000.0 + limit * 0.0001234
+            results = [anyio.run(backend.hit, "k", rate) for _ in range(limit + 1)]
+            assert [r.allowed for r in results] == [True] * limit + [False], rate
+            assert [r.remaining for r in results] == [*range(limit - 1, -1, -1), 0], rate
+            assert results[-1].retry_after == max(1, -(-rate.period // limit)), rate
+
+
 def test_x_forwarded_for_from_an_untrusted_client_cannot_spoof_the_key(clock: Clock) -> None:
     app = Covet()
 
@@ -333,6 +348,26 @@ def test_redis_backend_is_atomic_under_concurrency(redis_prefix: str) -> None:
     results, refused = anyio.run(main)
     assert results.count(True) == 10 and results.count(False) == 30
     assert not refused.allowed and 1 <= refused.retry_after <= 6
+
+
+@pytest.mark.parametrize("text", ["3/minute", "7/hour", "13/hour", "1/minute"])
+def test_redis_burst_of_exactly_limit_requests(redis_prefix: str, text: str) -> None:
+    # As test_burst_of_exactly_limit_requests_whatever_the_interval, through the Lua script
+    # (intervals of 20 s or more: the few milliseconds the burst takes refill nothing).
+    async def main() -> list[Any]:
+        backend = RedisBackend(REDIS_URL, prefix=redis_prefix)
+        rate = parse_rate(text)
+        results = [await backend.hit("k", rate) for _ in range(rate.limit + 1)]
+        await backend.aclose()
+        return results
+
+    results = anyio.run(main)
+    limit = len(results) - 1
+    assert [r.allowed for r in results] == [True] * limit + [False]
+    assert [r.remaining for r in results] == [*range(limit - 1, -1, -1), 0]
+    rate = parse_rate(text)
+    assert results[0].reset == -(-rate.period // limit)
+    assert 1 <= results[-1].retry_after <= -(-rate.period // limit)
 
 
 def test_redis_keys_expire_when_the_budget_is_full_again(redis_prefix: str) -> None:

@@ -232,6 +232,19 @@ def test_headers_are_case_insensitive_and_multi_valued() -> None:
     assert response.json() == {"lower": "t1", "mixed": "t1", "multi": ["a", "b"], "in": True, "absent": None}
 
 
+def test_request_headers_are_a_view_but_mutable_headers_over_a_list_copy_it() -> None:
+    # request.headers reads the scope's own list (no copy per request); MutableHeaders(raw=...)
+    # is a response's own list and must not write into the list it was given.
+    from covet.datastructures import MutableHeaders
+
+    raw = [(b"a", b"1")]
+    req = Request({"type": "http", "headers": raw})
+    assert req.headers.raw is raw
+    copy = MutableHeaders(raw=raw)
+    copy["b"] = "2"
+    assert raw == [(b"a", b"1")]
+
+
 def test_cookies_are_a_dict() -> None:
     app = Covet()
 

@@ -79,6 +79,12 @@ class Stage:
     def end(self, scope: Scope, exchange: Exchange, token: Any) -> None:
         """Called once the app has returned (or raised): the response is sent, or never will be."""
 
+    def entry(self) -> ASGIApp:
+        """What to call for a request: the code written for the stages (see :func:`_observer`), or
+        this object when a subclass has its own ``__call__``. Covet calls it when the layer is its
+        outermost middleware; servers need the ``async def`` below."""
+        return self._observe if type(self).__call__ is Stage.__call__ else self
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # An ``async def`` (servers tell ASGI from WSGI apps by it) around the code written for
         # this layer's stages (see _observer).

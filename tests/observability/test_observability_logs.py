@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+from typing import Any
 
 import pytest
 
@@ -315,3 +316,29 @@ def test_forked_worker_does_not_repeat_its_parents_ids() -> None:
     parent = {_new_id() for _ in range(3)}
     assert len(child) == 3 and not child & parent
     assert all(HEX_ID.fullmatch(each) for each in child | parent)
+
+
+def test_observer_subclass_with_its_own_call_is_still_called_when_outermost() -> None:
+    # The app calls an outermost observers' layer through the code written for its stages, one
+    # coroutine fewer; a subclass that overrides __call__ (to skip a path, say) must still run.
+    seen: list[str] = []
+
+    class SkipHealth(RequestIdMiddleware):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            seen.append(scope["type"])
+            if scope.get("path") == "/health":
+                await self.app(scope, receive, send)
+                return
+            await super().__call__(scope, receive, send)
+
+    app = Covet()
+
+    @app.get("/health")
+    async def health() -> str:
+        return "ok"
+
+    app.add_middleware(SkipHealth)
+    with TestClient(app) as client:
+        response = client.get("/health")
+    assert response.status_code == 200 and "x-request-id" not in response.headers
+    assert "http" in seen
