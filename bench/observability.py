@@ -11,6 +11,10 @@ rounds, medians) on three covet apps with the same route:
   record and drops it (the cost of making and formatting the JSON line, without disk I/O).
 
 The figure asked of issue 18 is the difference between the first two (≤ 2 µs).
+
+``--instructions`` counts instead of timing (valgrind's callgrind, as bench/instructions.py): the
+instructions one request costs on ``bare`` and ``observed, log off``, and on the json app behind
+each observer alone, so that a change to one of them can be weighed without the machine's noise.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import statistics
+import subprocess
 import sys
 from typing import Any
 
@@ -36,10 +42,14 @@ class Formatting(logging.Handler):
         self.format(record)
 
 
-def json_app(observed: bool) -> Any:
+#: The observers an app of --instructions may have, by letter (outermost last added, as below).
+OBSERVERS = {"P": "PrometheusMiddleware", "A": "AccessLogMiddleware", "R": "RequestIdMiddleware"}
+
+
+def json_app(observed: bool, which: str = "PAR") -> Any:
     from prometheus_client import CollectorRegistry
 
-    from covet.observability import AccessLogMiddleware, PrometheusMiddleware, RequestIdMiddleware
+    import covet.observability
 
     app = Covet(openapi_url=None, docs_url=None)
 
@@ -48,10 +58,52 @@ def json_app(observed: bool) -> Any:
         return {"message": "Hello, World!"}
 
     if observed:
-        app.add_middleware(PrometheusMiddleware, registry=CollectorRegistry())
-        app.add_middleware(AccessLogMiddleware)
-        app.add_middleware(RequestIdMiddleware)
+        for letter in which:
+            cls = getattr(covet.observability, OBSERVERS[letter])
+            app.add_middleware(cls, **({"registry": CollectorRegistry()} if letter == "P" else {}))
     return app
+
+
+async def _serve(which: str, requests: int) -> None:
+    """The process valgrind runs: ``requests`` json requests (after a warm-up) on one app."""
+    from inprocess import receiver, scope_for
+
+    logging.getLogger("covet.access").setLevel(logging.WARNING)
+    scenario = next(s for s in SCENARIOS if s.name == "json")
+    app = json_app(which != "-", which)
+    copy, receive = scope_for(scenario).copy, receiver(scenario)
+
+    async def discard(message: Any) -> None:
+        return None
+
+    for _ in range(200 + requests):
+        await app(copy(), receive, discard)
+
+
+def _instructions(which: str, requests: int) -> float:
+    def count(n: int) -> int:
+        command = [
+            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            sys.executable, __file__, "--serve", which, str(n),
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            raise SystemExit(f"valgrind failed:\n{done.stderr[-2000:]}")
+        return int(found.group(1))
+
+    return (count(requests) - count(0)) / requests
+
+
+def instructions(requests: int) -> int:
+    rows = {"bare": "-", "observed (request id + access log + metrics)": "PAR"}
+    rows.update({f"{name} alone": letter for letter, name in OBSERVERS.items()})
+    counts = {name: _instructions(which, requests) for name, which in rows.items()}
+    print(f"instructions per json request, {requests} requests after 200 warm-up, access log off")
+    print(f"{'app':<48}{'instructions':>14}{'added':>10}")
+    for name, value in counts.items():
+        print(f"{name:<48}{value / 1000:>13.1f}k{(value - counts['bare']) / 1000:>9.1f}k")
+    return 0
 
 
 async def main(repeat: int) -> int:
@@ -83,4 +135,12 @@ async def main(repeat: int) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeat", type=int, default=15)
-    sys.exit(asyncio.run(main(parser.parse_args().repeat)))
+    parser.add_argument("--instructions", type=int, metavar="N", help="count N requests under callgrind instead")
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)  # the process valgrind runs
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(_serve(args.serve[0], int(args.serve[1])))
+        sys.exit(0)
+    if args.instructions:
+        sys.exit(instructions(args.instructions))
+    sys.exit(asyncio.run(main(args.repeat)))
