@@ -202,10 +202,12 @@ class PrometheusMiddleware(Stage):
         self.registry = prometheus.REGISTRY if registry is None else registry
         store = _store(self.registry, namespace, bounds)
         self._bounds = list(bounds)
+        # The local store's series, counted in end() itself; None with the shared (multiprocess)
+        # store, whose prometheus_client children _record updates.
+        self._series: dict[tuple[str, str, int], list[Any]] | None = None
         if isinstance(store, _Store):
             self._series = store.series
             self._in_progress = store.in_progress
-            self._record = self._record_local
         else:
             shared = store
             gauges = {method: shared.gauge.labels(method) for method in (*_METHODS, _OTHER)}
@@ -223,14 +225,6 @@ class PrometheusMiddleware(Stage):
 
             self._record = record_shared
 
-    def _record_local(self, key: tuple[str, str, int], duration: float) -> None:
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = [0, 0.0, [0] * (len(self._bounds) + 1)]
-        series[0] += 1
-        series[1] += duration
-        series[2][bisect_left(self._bounds, duration)] += 1
-
     def begin(self, scope: Scope, exchange: Exchange) -> Any:
         gauge = self._in_progress.get(scope["method"]) or self._in_progress[_OTHER]
         gauge[0] += 1
@@ -243,7 +237,18 @@ class PrometheusMiddleware(Stage):
         if method not in _METHODS and (route is None or method not in route.methods):
             method = _OTHER
         template = route.path if route is not None else route_template(scope)
-        self._record((method, template, exchange.status or 500), exchange.end - exchange.start)
+        key = (method, template, exchange.status or 500)
+        duration = exchange.end - exchange.start
+        series = self._series
+        if series is None:
+            self._record(key, duration)
+            return
+        found = series.get(key)
+        if found is None:
+            found = series[key] = [0, 0.0, [0] * (len(self._bounds) + 1)]
+        found[0] += 1
+        found[1] += duration
+        found[2][bisect_left(self._bounds, duration)] += 1
 
 
 def metrics_endpoint(registry: Any = None) -> Callable[[], Any]:
