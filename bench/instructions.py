@@ -57,17 +57,20 @@ async def _serve(framework: str, scenario_name: str, requests: int) -> None:
     await lifespan.shutdown()
 
 
-def _count(framework: str, scenario: str, requests: int) -> int:
+def callgrind_count(argv: Sequence[str], label: str) -> int:
+    """The instructions valgrind's callgrind counts while ``argv`` (a command line) runs."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [
-            "valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
-            sys.executable, __file__, "--serve", framework, scenario, str(requests),
-        ]  # fmt: skip
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", *argv]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:
-        raise SystemExit(f"{framework}/{scenario}: valgrind failed:\n{done.stderr[-2000:]}")
+        raise SystemExit(f"{label}: valgrind failed:\n{done.stderr[-2000:]}")
     return int(found.group(1))
+
+
+def _count(framework: str, scenario: str, requests: int) -> int:
+    argv = [sys.executable, __file__, "--serve", framework, scenario, str(requests)]
+    return callgrind_count(argv, f"{framework}/{scenario}")
 
 
 def per_request(framework: str, scenario: str, requests: int) -> float:

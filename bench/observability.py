@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import re
 import statistics
-import subprocess
 import sys
 from typing import Any
 
@@ -81,16 +79,10 @@ async def _serve(which: str, requests: int) -> None:
 
 
 def _instructions(which: str, requests: int) -> float:
+    from instructions import callgrind_count
+
     def count(n: int) -> int:
-        command = [
-            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-            sys.executable, __file__, "--serve", which, str(n),
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        found = re.search(r"Collected : (\d+)", done.stderr)
-        if done.returncode != 0 or found is None:
-            raise SystemExit(f"valgrind failed:\n{done.stderr[-2000:]}")
-        return int(found.group(1))
+        return callgrind_count([sys.executable, __file__, "--serve", which, str(n)], f"observability {which}")
 
     return (count(requests) - count(0)) / requests
 
