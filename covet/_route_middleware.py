@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .globals import RequestBox, _request_var
+from .globals import RequestBox, _get_box
 from .types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def with_middleware(runner: Runner, entries: Sequence[Entry]) -> Runner:
     """``runner`` behind the ASGI middleware ``entries`` (outermost first), built now, once."""
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-        box: RequestBox[Any] = _request_var.get()
+        box: RequestBox[Any] = _get_box()
         if box[0] is not None and (box[1] is not scope or box[2] is not receive):
             box[0] = None  # a Request made over the old scope or body channel would read the wrong one
         box[1], box[2], box[3] = scope, receive, send

@@ -24,7 +24,7 @@ from .config import Config
 from .datastructures import State
 from .exceptions import ClientDisconnect, HTTPException, RequestValidationError
 from .formparsers import DEFAULT_FORM_LIMITS, FormLimits
-from .globals import RequestBox, _app_var, _request_var, current_request
+from .globals import RequestBox, _app_var, _reset_box, _set_box, current_request
 from .pipeline import Runner, StartWatch, build_runner, call_flexible, failure_runner, send_response
 from .requests import (
     BodyLimits,
@@ -486,7 +486,7 @@ class Covet(Scaffold):
             limits = self._body_limits
         # The request's makings (see covet.globals): the Request itself is made when first needed.
         box = [None, scope, receive, send, limits, None, False]
-        token = _request_var.set(box)
+        token = _set_box(box)
         try:
             await runner(box, target)
         except ClientDisconnect:
@@ -500,7 +500,7 @@ class Covet(Scaffold):
             if made is not None and made._form is not None:
                 await made.close()
             box.clear()
-            _request_var.reset(token)
+            _reset_box(token)
 
     async def _serve_other(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -62,6 +62,7 @@ class ExtractionWriter:
             _query_values=query_values,
             _missing=missing_error,
             _find_header=find_header,
+            _take_json_body=_take_json_body,
         )
         self._count = 0
 
@@ -109,6 +110,28 @@ class ExtractionWriter:
                 out.append(f"_extract_into({self._const('L', [spec])}, scope, request, errors, {values})")
         return out
 
+    def json_body(self, plan: EndpointPlan, values: str) -> list[str]:
+        """Code putting the JSON ``body`` (bytes, already read) into the dict named ``values``.
+
+        A body sent as ``application/json`` for one body parameter is decoded here directly; any
+        other case, and any failure, goes through ``_take_json_body``, whose checks and errors
+        (415, the malformed-JSON 400, validation errors) are then the answer: it decodes again,
+        on the error path only.
+        """
+        take = f"_take_json_body({self._const('P', plan)}, scope, body, errors, {values})"
+        if plan.body_embedded or plan.body_decoder is None:
+            return [take]
+        decode = self._const("J", plan.body_decoder.decode)
+        return [
+            "if body and _find_header(scope['headers'], b'content-type') == b'application/json':",
+            "    try:",
+            f"        {values}[{plan.body_params[0].name!r}] = {decode}(body)",
+            "    except Exception:",
+            f"        {take}",
+            "else:",
+            f"    {take}",
+        ]
+
     def _single(self, spec: ParamSpec, target: str, where: str, decode: str | None = None) -> list[str]:
         """Lines setting ``target`` from ``_raw`` (one value, None when absent), else its default
         or its "missing" error; ``decode`` turns a present ``_raw`` into text first."""
@@ -146,23 +169,17 @@ def extractor(plan: EndpointPlan) -> Callable[[Scope, Any, bytes | None], dict[s
     :class:`~covet.exceptions.RequestValidationError` listing every problem, or the body's 400/415.
     ``inspect.getsource(extract)`` shows the generated code.
     """
-    namespace: dict[str, Any] = {
-        "RequestValidationError": RequestValidationError,
-        "_take_json_body": _take_json_body,
-        "PLAN": plan,
-    }
-    lines = ExtractionWriter(namespace).lines(plan.request_specs, "values")
+    namespace: dict[str, Any] = {"RequestValidationError": RequestValidationError}
+    writer = ExtractionWriter(namespace)
+    lines = writer.lines(plan.request_specs, "values")
+    if plan.body_params:
+        lines += ["if body is not None:", *("    " + line for line in writer.json_body(plan, "values"))]
     source = "\n".join(
         [
             "def extract(scope, request, body):",
             "    errors = []",
             "    values = {}",
             *("    " + line for line in lines),
-            *(
-                ["    if body is not None:", "        _take_json_body(PLAN, scope, body, errors, values)"]
-                if plan.body_params
-                else []
-            ),
             "    if errors:",
             "        raise RequestValidationError(errors)",
             "    return values",

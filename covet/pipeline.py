@@ -44,7 +44,16 @@ from .params import (
 )
 from .requests import read_body
 from .resolution import RequestContext
-from .responses import Response, json_body, json_headers, other_response, to_response
+from .responses import (
+    _CONTENT_LENGTHS,
+    _JSON_CONTENT_TYPE,
+    _STRUCT_META,
+    Response,
+    _content_length,
+    json_encoder,
+    other_response,
+    to_response,
+)
 from .solver import Solver
 from .types import Message, Send
 
@@ -324,7 +333,9 @@ def _direct_runner(app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[S
                 await response.background()
             return
         box[6] = True
-        await send({"type": "http.response.start", "status": json_status, "headers": json_headers(response)})
+        size = len(response)  # json_headers(response), written out
+        length = _CONTENT_LENGTHS[size] if size < 1024 else _content_length(size)
+        await send({"type": "http.response.start", "status": json_status, "headers": [length, _JSON_CONTENT_TYPE]})
         await send({"type": "http.response.body", "body": b"" if box[1]["method"] == "HEAD" else response})
 
     return run
@@ -343,9 +354,18 @@ def _converter(
 
         return to_response_of
 
+    encoder = json_encoder.encode if encode is None else encode
+
     def convert(result: Any) -> bytes | Response:
-        body = json_body(result, encode)
-        return other_response(result, status_code, encode) if body is None else body
+        # json_body() written out, as json_headers() is in the runners: two calls fewer per JSON
+        # response (measured: json 23.1k -> 22.1k instructions).
+        kind = type(result)
+        if kind is dict or type(kind) is _STRUCT_META:
+            try:
+                return encoder(result)
+            except TypeError:
+                pass  # other_response() says what the encoder refused
+        return other_response(result, status_code, encode)
 
     return convert
 
@@ -409,7 +429,9 @@ def _full_runner(
             else:
                 send = box[3]
                 box[6] = True
-                await send({"type": "http.response.start", "status": json_status, "headers": json_headers(body)})
+                size = len(body)  # json_headers(body), written out
+                length = _CONTENT_LENGTHS[size] if size < 1024 else _content_length(size)
+                await send({"type": "http.response.start", "status": json_status, "headers": [length, _JSON_CONTENT_TYPE]})
                 await send({"type": "http.response.body", "body": b"" if box[1]["method"] == "HEAD" else body})
         except BaseException as exc:
             if ctx is not None:

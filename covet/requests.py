@@ -473,38 +473,55 @@ async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, b
     JSON body but not the Request, which then is never made.
     """
     expected = _expected_length(scope["headers"], max_body_size)
-    deadline = 0.0
-    deadlines = None
+    deadlines = task = None
     if body_timeout is not None:
-        deadline = monotonic() + body_timeout
         deadlines = loop_deadlines()
+        if deadlines is None:
+            return await _read_body_in_cancel_scope(scope, receive, max_body_size, body_timeout)
+        # One registration for the whole read (covet._deadlines): between two receive() calls
+        # this task only counts bytes, so the timer's cancellation can land nowhere else.
+        task = deadlines.enter(monotonic() + body_timeout)
     # A bytearray, not a list of chunks: a body sent a byte at a time would otherwise cost a list
     # slot and an object per byte (tens of times its size); this is the size, amortised.
     buffer: bytearray | None = None
     received = 0
-    while True:
-        if body_timeout is None:
+    try:
+        while True:
             message = await receive()
-        else:
-            message = await _receive_by(receive, deadline, deadlines, body_timeout)
-        kind = message["type"]
-        if kind == "http.request":
-            chunk: bytes = message.get("body", _EMPTY)
-            if chunk:
-                received = _counted(received + len(chunk), max_body_size, expected)
-            if not message.get("more_body", False):
-                if expected is not None and received != expected:
-                    raise _shorter_than_declared()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk: bytes = message.get("body", _EMPTY)
+                if chunk:
+                    received = _counted(received + len(chunk), max_body_size, expected)
+                if not message.get("more_body", False):
+                    if expected is not None and received != expected:
+                        raise _shorter_than_declared()
+                    if buffer is None:
+                        return chunk  # the usual case: the whole body in one message
+                    buffer += chunk
+                    return bytes(buffer)
                 if buffer is None:
-                    return chunk  # the usual case: the whole body in one message
-                buffer += chunk
-                return bytes(buffer)
-            if buffer is None:
-                buffer = bytearray(chunk)
-            else:
-                buffer += chunk
-        elif kind == "http.disconnect":
-            raise ClientDisconnect()
+                    buffer = bytearray(chunk)
+                else:
+                    buffer += chunk
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
+    except asyncio.CancelledError:
+        if task is not None and deadlines.timed_out(task):  # type: ignore[union-attr]
+            raise _timed_out(body_timeout) from None  # type: ignore[arg-type]
+        raise  # cancelled by someone else (or no deadline): theirs wins
+    finally:
+        if task is not None:
+            deadlines.leave(task)  # type: ignore[union-attr]
+
+
+async def _read_body_in_cancel_scope(
+    scope: Scope, receive: Receive, max_body_size: int | None, body_timeout: float
+) -> bytes:
+    # Event loops other than asyncio (trio): the whole read inside one anyio cancel scope.
+    with anyio.move_on_after(body_timeout):
+        return await read_body(scope, receive, max_body_size, None)
+    raise _timed_out(body_timeout)
 
 
 def media_type_of(headers: list[tuple[bytes, bytes]]) -> str:

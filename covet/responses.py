@@ -108,13 +108,16 @@ class Response:
     media_type: str | None = None
     charset = "utf-8"
     raw_headers: list[tuple[bytes, bytes]]
-    # Whether this class renders content and builds headers as Response does, so __init__ may do
-    # both itself in the common case (a str or bytes body, no headers given): two calls fewer.
-    _base_init = True
+    # Worked out once per class, when it is made (see _whole_body_plan): None when the class
+    # renders content or builds headers its own way; else its charset and the Content-Type header
+    # of its media type (None without one), so that __init__ can do render()'s and
+    # _init_headers()'s work for a str or bytes body itself. One class-attribute read instead of
+    # four: CPython 3.11 does not specialise them (measured: plaintext 27.4k -> 25.9k instructions).
+    _plan: tuple[str, tuple[bytes, bytes] | None] | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._base_init = cls.render is Response.render and cls._init_headers is Response._init_headers
+        cls._plan = _whole_body_plan(cls)
 
     def __init__(
         self,
@@ -125,29 +128,28 @@ class Response:
         background: BackgroundTasks | None = None,
     ) -> None:
         self.status_code = status_code
+        self.background = background
+        plan = self._plan
+        kind = type(content)
+        if (
+            plan is not None
+            and media_type is None
+            and (kind is str or kind is bytes)
+            and not headers
+            and status_code >= 200
+            and status_code != 204
+            and status_code != 304
+        ):
+            # The usual response: a whole str or bytes body and headers of its own.
+            charset, content_type = plan
+            body = self.body = content.encode(charset) if kind is str else content
+            size = len(body)
+            length = _CONTENT_LENGTHS[size] if size < 1024 else _content_length(size)
+            self.raw_headers = [length] if content_type is None else [length, content_type]
+            return
         if media_type is not None:
             self.media_type = media_type
-        self.background = background
-        kind = type(content)
-        if self._base_init and (kind is str or kind is bytes):
-            # What render() and _init_headers() would do, without calling them.
-            body = self.body = content.encode(self.charset) if kind is str else content
-            if not headers and status_code >= 200 and status_code != 204 and status_code != 304:
-                # The two header lookups written out (measured: 0.6k of a 29k plaintext request).
-                size = len(body)
-                length = _CONTENT_LENGTHS[size] if size < 1024 else _content_length(size)
-                media_type = self.media_type
-                if media_type is None:
-                    self.raw_headers = [length]
-                else:
-                    charset = self.charset
-                    content_type = _CONTENT_TYPES.get((media_type, charset))
-                    if content_type is None:
-                        content_type = _content_type_header(media_type, charset)
-                    self.raw_headers = [length, content_type]
-                return
-        else:
-            self.body = self.render(content)
+        self.body = self.render(content)
         self.raw_headers = []
         if headers:
             wrapped = _wrap_headers(self.raw_headers)
@@ -337,6 +339,17 @@ def _check_cookie_prefix(key: str, path: str | None, domain: str | None, secure:
             f"Browsers reject a {key!r} cookie unless it has secure=True, path='/' and no domain; "
             f"got secure={secure!r}, path={path!r}, domain={domain!r}."
         )
+
+
+def _whole_body_plan(cls: type[Response]) -> tuple[str, tuple[bytes, bytes] | None] | None:
+    """``cls._plan`` (see Response): read from the class's media_type and charset as it is made."""
+    if cls.render is not Response.render or cls._init_headers is not Response._init_headers:
+        return None
+    media_type = cls.media_type
+    return cls.charset, None if media_type is None else _content_type_header(media_type, cls.charset)
+
+
+Response._plan = _whole_body_plan(Response)
 
 
 class HTMLResponse(Response):

@@ -33,7 +33,6 @@ from .resolution import (
     RequestContext,
     _invoke,
     _name,
-    _take_json_body,
     resolve_into,
     take_form_value,
 )
@@ -91,7 +90,6 @@ class Solver:
         self._lines: list[str] = []
         self._names: dict[str, Any] = {
             "_FAILED": _FAILED,
-            "_take_json_body": _take_json_body,
             "_take_others": _take_others,
             "_invoke": _invoke,
             "_no_value": _no_value,
@@ -186,9 +184,7 @@ class Solver:
             lines.append(f"await _take_others({self._const('O', n, others)}, request, ctx, errors, {kwargs})")
             adds_errors = True
         if plan.body_params:
-            lines.append(
-                f"_take_json_body({self._const('B', n, plan)}, scope, body, errors, {kwargs})"
-            )
+            lines.extend(self._values.json_body(plan, kwargs))
             adds_errors = True
         if how is None:
             return n, False

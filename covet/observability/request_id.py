@@ -25,12 +25,17 @@ __all__ = ["RequestIdFilter", "RequestIdMiddleware", "get_request_id", "is_valid
 _VALID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("covet.request_id", default=None)
+# Bound once (as covet.globals does for the request): CPython 3.11 makes a bound-method object
+# for every ``_request_id.set(...)`` call otherwise.
+_set_id = _request_id.set
+_reset_id = _request_id.reset
+_get_id = _request_id.get
 
 
 def get_request_id() -> str | None:
     """The id of the request being handled in this context (None outside a request, or without
     :class:`RequestIdMiddleware`)."""
-    return _request_id.get()
+    return _get_id()
 
 
 def is_valid_request_id(value: str) -> bool:
@@ -82,7 +87,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = _request_id.get() or "-"
+            record.request_id = _get_id() or "-"
         return True
 
 
@@ -136,7 +141,7 @@ class RequestIdMiddleware(Stage):
             request_id = _new_id()
         scope["request_id"] = request_id
         exchange.headers.append((self.header, request_id.encode("latin-1")))
-        return _request_id.set(request_id)
+        return _set_id(request_id)
 
     def end(self, scope: Scope, exchange: Exchange, token: contextvars.Token[str | None]) -> None:
-        _request_id.reset(token)
+        _reset_id(token)
