@@ -14,6 +14,6 @@ cdef class Matcher:
     cdef _Node _root
 
 
-@cython.locals(segment=str, entry=list, kind=Py_ssize_t, rule=Py_ssize_t)
+@cython.locals(segment=str, entry=list, kind=Py_ssize_t, rule=Py_ssize_t, child=_Node)
 cdef object _walk(_Node node, list segments, Py_ssize_t index, Py_ssize_t count, tuple params, list found)
 cdef tuple _convert_groups(object match, tuple names)
