@@ -45,6 +45,9 @@ __all__ = ["request", "current_app", "current_request", "g", "url_for"]
 RequestBox = list  # [Request | None, Scope, Receive, Send, BodyLimits, bytes | False | None, bool]; empty once ended
 
 
+_new = object.__new__
+
+
 def request_of(box: RequestBox[Any]) -> Request:
     """The request in ``box``, made now if nobody has asked for it yet."""
     if not box:
@@ -52,9 +55,11 @@ def request_of(box: RequestBox[Any]) -> Request:
     request: Request | None = box[0]
     if request is None:
         limits = box[4]
-        request = box[0] = Request(
-            box[1], box[2], box[3], limits.max_body_size, limits.form_limits, limits.body_timeout
-        )
+        # Request(...) written as its two steps: CPython 3.11 calls __init__ directly this way,
+        # and through type.__call__'s generic path the other way (measured: 0.6k instructions fewer).
+        request = _new(Request)
+        request.__init__(box[1], box[2], box[3], limits.max_body_size, limits.form_limits, limits.body_timeout)  # type: ignore[misc]
+        box[0] = request
         if box[5] is not None:
             request._take_body(box[5])
     return request
