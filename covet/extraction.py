@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import linecache
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from ._parsing import find_header
 from .exceptions import RequestValidationError
@@ -28,9 +28,13 @@ from .params import CONNECTION, COOKIE, HEADER, PATH, QUERY, REQUEST, EndpointPl
 from .resolution import _convert, _extract_into, _take_json_body, query_values
 from .types import Scope
 
-__all__ = ["ExtractionWriter", "extractor", "generated_function"]
+__all__ = ["Argument", "ExtractionWriter", "call_arguments", "dict_display", "extractor", "generated_function"]
 
 _serial = itertools.count()
+
+#: One argument of a generated call: ``(parameter name, expression)``, or ``(None, dict name)``
+#: for a dict spread into the call with ``**``.
+Argument = tuple[str | None, str]
 
 # Defaults ParamSpec.default_value() copies for each request; any other is written as a constant.
 _COPIED = (list, dict, set)
@@ -47,7 +51,7 @@ def generated_function(source: str, namespace: dict[str, Any], name: str, label:
 
 
 class ExtractionWriter:
-    """Writes the lines that fill a dict with a plan's request values.
+    """Writes the lines that compute a plan's request values into locals.
 
     The lines run where the names ``scope``, ``request`` (a Request, or None when the plan does
     not need one: then only path and single query values occur) and ``errors`` (the list of
@@ -72,13 +76,18 @@ class ExtractionWriter:
         self.namespace[name] = value
         return name
 
-    def lines(self, specs: Sequence[ParamSpec], values: str) -> list[str]:
-        """Code filling the dict named ``values`` from ``specs``, in their order."""
+    def lines(self, specs: Sequence[ParamSpec], prefix: str, args: list[Argument]) -> list[str]:
+        """Code setting the values of ``specs``, in their order, and their ``args`` for the call.
+
+        Each value goes into a local named ``{prefix}__{parameter name}``; list-valued query and
+        header parameters go into the dict ``{prefix}_more`` (spread into the call).
+        """
         out: list[str] = []
         query_read = False
+        more = False
         for spec in specs:
             kind = spec.kind
-            target = f"{values}[{spec.name!r}]"
+            target = f"{prefix}__{spec.name}"
             if kind in (REQUEST, CONNECTION):
                 out.append(f"{target} = request")
             elif kind == PATH:
@@ -107,29 +116,42 @@ class ExtractionWriter:
                 out.extend(self._single(spec, target, "query"))
             else:
                 # Lists of query values or headers: the walker's rules, over this one spec.
-                out.append(f"_extract_into({self._const('L', [spec])}, scope, request, errors, {values})")
+                if not more:
+                    out.append(f"{prefix}_more = {{}}")
+                    args.append((None, f"{prefix}_more"))
+                    more = True
+                out.append(f"_extract_into({self._const('L', [spec])}, scope, request, errors, {prefix}_more)")
+                continue
+            args.append((spec.name, target))
         return out
 
-    def json_body(self, plan: EndpointPlan, values: str) -> list[str]:
-        """Code putting the JSON ``body`` (bytes, already read) into the dict named ``values``.
+    def json_body(self, plan: EndpointPlan, prefix: str, args: list[Argument]) -> list[str]:
+        """Code decoding the JSON ``body`` (bytes, already read) into the plan's body parameters
+        (locals, as :meth:`lines` names them), and their ``args`` for the call.
 
         A body sent as ``application/json`` for one body parameter is decoded here directly; any
         other case, and any failure, goes through ``_take_json_body``, whose checks and errors
         (415, the malformed-JSON 400, validation errors) are then the answer: it decodes again,
-        on the error path only.
+        on the error path only. It sets every body parameter unless it records an error.
         """
-        take = f"_take_json_body({self._const('P', plan)}, scope, body, errors, {values})"
+        names = [spec.name for spec in plan.body_params]
+        args.extend((name, f"{prefix}__{name}") for name in names)
+        take = [
+            "_body_values = {}",
+            f"_take_json_body({self._const('P', plan)}, scope, body, errors, _body_values)",
+            *(f"{prefix}__{name} = _body_values.get({name!r})" for name in names),
+        ]
         if plan.body_embedded or plan.body_decoder is None:
-            return [take]
+            return take
         decode = self._const("J", plan.body_decoder.decode)
         return [
             "if body and _find_header(scope['headers'], b'content-type') == b'application/json':",
             "    try:",
-            f"        {values}[{plan.body_params[0].name!r}] = {decode}(body)",
+            f"        {prefix}__{names[0]} = {decode}(body)",
             "    except Exception:",
-            f"        {take}",
+            *("        " + line for line in take),
             "else:",
-            f"    {take}",
+            *("    " + line for line in take),
         ]
 
     def _single(self, spec: ParamSpec, target: str, where: str, decode: str | None = None) -> list[str]:
@@ -161,30 +183,53 @@ class ExtractionWriter:
         ]
 
 
-def extractor(plan: EndpointPlan) -> Callable[[Scope, Any, bytes | None], dict[str, Any]]:
+def call_arguments(args: Sequence[Argument]) -> str:
+    """``args`` as the arguments of a call: ``name=expr`` and ``**more``."""
+    return ", ".join(f"{name}={expr}" if name else f"**{expr}" for name, expr in args)
+
+
+def dict_display(args: Sequence[Argument]) -> str:
+    """``args`` as a dict display: ``{'name': expr, **more}``."""
+    return "{" + ", ".join(f"{name!r}: {expr}" if name else f"**{expr}" for name, expr in args) + "}"
+
+
+@overload
+def extractor(
+    plan: EndpointPlan, *, call: Literal[False] = False
+) -> Callable[[Scope, Any, bytes | None], dict[str, Any]]: ...
+
+
+@overload
+def extractor(plan: EndpointPlan, *, call: Literal[True]) -> Callable[[Scope, Any, bytes | None], Any]: ...
+
+
+def extractor(plan: EndpointPlan, *, call: bool = False) -> Callable[[Scope, Any, bytes | None], Any]:
     """``extract(scope, request, body)``: the keyword arguments of a plan that needs no awaits.
 
     That is a plan of request values only (``body`` None), or request values and a JSON body read
     before the call. ``request`` may be None when the plan does not need a Request. Raises
     :class:`~covet.exceptions.RequestValidationError` listing every problem, or the body's 400/415.
+    With ``call=True`` it returns what calling the handler with them gives (for an async handler,
+    its coroutine) instead: the values go straight from locals into the call, without a dict
+    (measured: a ``**kwargs`` call of three values costs 2.3k instructions more than this).
     ``inspect.getsource(extract)`` shows the generated code.
     """
-    namespace: dict[str, Any] = {"RequestValidationError": RequestValidationError}
+    namespace: dict[str, Any] = {"RequestValidationError": RequestValidationError, "HANDLER": plan.func}
     writer = ExtractionWriter(namespace)
-    lines = writer.lines(plan.request_specs, "values")
+    args: list[Argument] = []
+    lines = writer.lines(plan.request_specs, "a", args)
     if plan.body_params:
-        lines += ["if body is not None:", *("    " + line for line in writer.json_body(plan, "values"))]
+        lines += writer.json_body(plan, "a", args)
     source = "\n".join(
         [
             "def extract(scope, request, body):",
             "    errors = []",
-            "    values = {}",
             *("    " + line for line in lines),
             "    if errors:",
             "        raise RequestValidationError(errors)",
-            "    return values",
+            f"    return HANDLER({call_arguments(args)})" if call else f"    return {dict_display(args)}",
             "",
         ]
     )
     qualname = getattr(plan.func, "__qualname__", type(plan.func).__name__)
-    return generated_function(source, namespace, "extract", f"extractor for {qualname}")
+    return generated_function(source, namespace, "extract", f"{'caller' if call else 'extractor'} for {qualname}")

@@ -210,21 +210,19 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
     mode = plan.call_mode
     if mode == CALL_SIMPLE:
         return lambda box, ctx, target: func()
-    if mode == CALL_PATH:
-        # The matcher's converted parameters are exactly the keyword arguments.
-        return lambda box, ctx, target: func(**box[1]["path_params"])
-    if mode == CALL_EXTRACT:
-        extract = extractor(plan)  # straight-line code for this plan's values (covet.extraction)
+    # Straight-line code for this plan's values that calls the handler with them (covet.extraction).
+    if mode in (CALL_PATH, CALL_EXTRACT):
+        with_values = extractor(plan, call=True)
         if uses_request:
-            return lambda box, ctx, target: func(**extract(box[1], request_of(box), None))
-        return lambda box, ctx, target: func(**extract(box[1], None, None))
+            return lambda box, ctx, target: with_values(box[1], request_of(box), None)
+        return lambda box, ctx, target: with_values(box[1], None, None)
     if mode == CALL_BODY:
-        extract = extractor(plan)
+        with_values = extractor(plan, call=True)
         if uses_request:
 
             async def call_with_body(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
                 request = request_of(box)
-                return await func(**extract(box[1], request, await request.body()))
+                return await with_values(box[1], request, await request.body())
 
             return call_with_body
 
@@ -233,7 +231,7 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
             limits = box[4]
             box[5] = False
             body = box[5] = await read_body(box[1], box[2], limits.max_body_size, limits.body_timeout)
-            return await func(**extract(box[1], None, body))
+            return await with_values(box[1], None, body)
 
         return call_with_body_from_scope
     if mode != CALL_RESOLVE:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .background import BackgroundTasks
 from .exceptions import RequestValidationError
-from .extraction import ExtractionWriter, generated_function
+from .extraction import Argument, ExtractionWriter, call_arguments, dict_display, generated_function
 from .globals import RequestBox, request_of
 from .params import BACKGROUND, DEPENDS, DependencyPlan, EndpointPlan, ParamSpec
 from .requests import read_body
@@ -83,7 +83,7 @@ class Solver:
     validation problem, and what a dependency raises (an ``HTTPException`` stays one).
     """
 
-    __slots__ = ("plan", "source", "solve", "_lines", "_names", "_count", "_values")
+    __slots__ = ("plan", "source", "solve", "_lines", "_names", "_count", "_values", "_endpoint_args")
 
     def __init__(self, plan: EndpointPlan, *, call_handler: bool = False) -> None:
         self.plan = plan
@@ -102,7 +102,8 @@ class Solver:
         }
         self._count = 0
         self._values = ExtractionWriter(self._names)  # path, query, header and cookie values
-        endpoint = self._walk(plan, None, {})[0]
+        self._walk(plan, None, {})
+        args = self._endpoint_args
         reads_body, reads_form, needs_request = _reads(plan)
         qualname = getattr(plan.func, "__qualname__", type(plan.func).__name__)
         if needs_request:
@@ -122,12 +123,15 @@ class Solver:
                 "    errors = []",
                 "    if ctx is not None and ctx.overrides is not None:",
                 "        kwargs = await resolve_into(PLAN, request_of(box), ctx, errors)",
-                "    else:",
-                *("        " + line for line in self._lines),
-                f"        kwargs = k{endpoint}",
+                "        if errors:",
+                "            raise RequestValidationError(errors)",
+                "        return await HANDLER(**kwargs)" if call_handler else "        return kwargs",
+                *("    " + line for line in self._lines),
                 "    if errors:",
                 "        raise RequestValidationError(errors)",
-                "    return await HANDLER(**kwargs)" if call_handler else "    return kwargs",
+                # The values go from locals straight into the call (no dict, no **: measured 2.3k
+                # instructions fewer for a call with three values).
+                f"    return await HANDLER({call_arguments(args)})" if call_handler else f"    return {dict_display(args)}",
                 "",
             ]
         )
@@ -135,7 +139,7 @@ class Solver:
         self.solve: Callable[..., Awaitable[Any]] = generated_function(
             self.source, self._names, "solve", f"solver for {qualname}"
         )
-        del self._lines, self._names, self._values
+        del self._lines, self._names, self._values, self._endpoint_args
 
     def __call__(self, box: RequestBox[Any], ctx: RequestContext | None) -> Awaitable[Any]:
         return self.solve(box, ctx)
@@ -158,17 +162,17 @@ class Solver:
         lines = self._lines
         n = self._count
         self._count += 1
-        kwargs = f"k{n}"
+        prefix = f"k{n}"  # its values are the locals k{n}__{parameter name}
         mark_at = len(lines)  # where "m{n} = len(errors)" goes, if this subtree can add errors
         adds_errors = False
-        lines.append(f"{kwargs} = {{}}")
+        args: list[Argument] = []
         takes: list[tuple[str | None, int, bool]] = []
         for dep in plan.dependencies:
             slot, may_fail, fresh = self._value(dep, computed)
             adds_errors = adds_errors or (fresh and may_fail)
             takes.append((None, slot, may_fail and not fresh))
         if plan.request_specs:
-            lines.extend(self._values.lines(plan.request_specs, kwargs))
+            lines.extend(self._values.lines(plan.request_specs, prefix, args))
             adds_errors = True
         for spec in plan.other_specs:
             if spec.kind == DEPENDS:
@@ -176,21 +180,22 @@ class Solver:
                 slot, may_fail, fresh = self._value(spec.dependency, computed)
                 adds_errors = adds_errors or (fresh and may_fail)
                 takes.append((spec.name, slot, may_fail and not fresh))
-        for name, slot, _ in takes:
-            if name is not None:
-                lines.append(f"{kwargs}[{name!r}] = v{slot}")
+        args.extend((name, f"v{slot}") for name, slot, _ in takes if name is not None)
         others = tuple(spec for spec in plan.other_specs if spec.kind != DEPENDS)
         if others:
-            lines.append(f"await _take_others({self._const('O', n, others)}, request, ctx, errors, {kwargs})")
+            lines.append(f"{prefix}_others = {{}}")
+            lines.append(f"await _take_others({self._const('O', n, others)}, request, ctx, errors, {prefix}_others)")
+            args.append((None, f"{prefix}_others"))
             adds_errors = True
         if plan.body_params:
-            lines.extend(self._values.json_body(plan, kwargs))
+            lines.extend(self._values.json_body(plan, prefix, args))
             adds_errors = True
         if how is None:
+            self._endpoint_args = args
             return n, False
         assert isinstance(plan, DependencyPlan)
         func = self._const("F", n, plan.func)
-        arguments = f"**{kwargs}" if plan.params or plan.dependencies else ""
+        arguments = call_arguments(args)
         if how == _AWAIT:
             call = [f"v{n} = await {func}({arguments})"]
         elif how == _ASYNC_GENERATOR:
@@ -207,11 +212,7 @@ class Solver:
                 f"ctx.{exits}.append(g{n})",
             ]
         else:
-            call = [
-                f"v{n} = await _invoke({self._const('P', n, plan)}, {func}, {kwargs if arguments else '{}'}, ctx)"
-            ]
-        if not (plan.params or plan.dependencies):
-            lines.remove(f"{kwargs} = {{}}")  # nothing to gather: called without arguments
+            call = [f"v{n} = await _invoke({self._const('P', n, plan)}, {func}, {dict_display(args)}, ctx)"]
         skip = [f"v{slot} is _FAILED" for _, slot, failed_before in takes if failed_before]
         if adds_errors:
             lines.insert(mark_at, f"m{n} = len(errors)")
