@@ -20,15 +20,16 @@ from __future__ import annotations
 import itertools
 import linecache
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, overload
+from typing import Any
 
 from ._parsing import find_header
 from .exceptions import RequestValidationError
+from .globals import request_of
 from .params import CONNECTION, COOKIE, HEADER, PATH, QUERY, REQUEST, EndpointPlan, ParamSpec, missing_error
 from .resolution import _convert, _extract_into, _take_json_body, query_values
 from .types import Scope
 
-__all__ = ["Argument", "ExtractionWriter", "call_arguments", "dict_display", "extractor", "generated_function"]
+__all__ = ["Argument", "ExtractionWriter", "call_arguments", "caller", "dict_display", "extractor", "generated_function"]
 
 _serial = itertools.count()
 
@@ -193,28 +194,42 @@ def dict_display(args: Sequence[Argument]) -> str:
     return "{" + ", ".join(f"{name!r}: {expr}" if name else f"**{expr}" for name, expr in args) + "}"
 
 
-@overload
-def extractor(
-    plan: EndpointPlan, *, call: Literal[False] = False
-) -> Callable[[Scope, Any, bytes | None], dict[str, Any]]: ...
-
-
-@overload
-def extractor(plan: EndpointPlan, *, call: Literal[True]) -> Callable[[Scope, Any, bytes | None], Any]: ...
-
-
-def extractor(plan: EndpointPlan, *, call: bool = False) -> Callable[[Scope, Any, bytes | None], Any]:
+def extractor(plan: EndpointPlan) -> Callable[[Scope, Any, bytes | None], dict[str, Any]]:
     """``extract(scope, request, body)``: the keyword arguments of a plan that needs no awaits.
 
     That is a plan of request values only (``body`` None), or request values and a JSON body read
     before the call. ``request`` may be None when the plan does not need a Request. Raises
     :class:`~covet.exceptions.RequestValidationError` listing every problem, or the body's 400/415.
-    With ``call=True`` it returns what calling the handler with them gives (for an async handler,
-    its coroutine) instead: the values go straight from locals into the call, without a dict
-    (measured: a ``**kwargs`` call of three values costs 2.3k instructions more than this).
     ``inspect.getsource(extract)`` shows the generated code.
     """
-    namespace: dict[str, Any] = {"RequestValidationError": RequestValidationError, "HANDLER": plan.func}
+    return _generated(plan, ["def extract(scope, request, body):"], call=False)
+
+
+def caller(plan: EndpointPlan, *, from_box: bool = False, uses_request: bool = False) -> Callable[..., Any]:
+    """What :func:`extractor` makes, but returning what calling the handler with the values gives
+    (for an async handler, its coroutine): ``call(scope, request, body)``, or with ``from_box``
+    ``call(box, ctx, target)`` for a plan without a body (a runner's call step, see
+    covet.pipeline; the Request is made first when ``uses_request``).
+
+    The values go from locals straight into the call, without a dict (measured: a ``**kwargs``
+    call of three values costs 2.3k instructions more than keyword arguments).
+    """
+    if not from_box:
+        return _generated(plan, ["def extract(scope, request, body):"], call=True)
+    head = [
+        "def extract(box, ctx, target):",
+        "    scope = box[1]",
+        "    request = request_of(box)" if uses_request else "    request = None",
+    ]
+    return _generated(plan, head, call=True)
+
+
+def _generated(plan: EndpointPlan, head: list[str], call: bool) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {
+        "RequestValidationError": RequestValidationError,
+        "HANDLER": plan.func,
+        "request_of": request_of,
+    }
     writer = ExtractionWriter(namespace)
     args: list[Argument] = []
     lines = writer.lines(plan.request_specs, "a", args)
@@ -222,7 +237,7 @@ def extractor(plan: EndpointPlan, *, call: bool = False) -> Callable[[Scope, Any
         lines += writer.json_body(plan, "a", args)
     source = "\n".join(
         [
-            "def extract(scope, request, body):",
+            *head,
             "    errors = []",
             *("    " + line for line in lines),
             "    if errors:",

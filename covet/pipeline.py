@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from .extraction import extractor
+from .extraction import caller, extractor
 from .globals import RequestBox, request_of
 from .params import (
     CALL_BODY,
@@ -212,12 +212,9 @@ def call_step(plan: EndpointPlan, with_request: bool) -> Call:
         return lambda box, ctx, target: func()
     # Straight-line code for this plan's values that calls the handler with them (covet.extraction).
     if mode in (CALL_PATH, CALL_EXTRACT):
-        with_values = extractor(plan, call=True)
-        if uses_request:
-            return lambda box, ctx, target: with_values(box[1], request_of(box), None)
-        return lambda box, ctx, target: with_values(box[1], None, None)
+        return caller(plan, from_box=True, uses_request=uses_request)
     if mode == CALL_BODY:
-        with_values = extractor(plan, call=True)
+        with_values = caller(plan)
         if uses_request:
 
             async def call_with_body(box: RequestBox[Any], ctx: RequestContext | None, target: Any) -> Any:
