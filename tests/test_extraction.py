@@ -7,15 +7,17 @@ the same order. Run against the compiled and the pure-Python parsers (CI runs bo
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Annotated, Any
 
 import pytest
 
-from covet import Cookie, Covet, Header, Query, Request
+from covet import Cookie, Covet, Depends, Header, Query, Request
 from covet.exceptions import RequestValidationError
-from covet.extraction import extractor
+from covet.extraction import caller, extractor
 from covet.resolution import _extract_into
+from covet.solver import Solver
 from covet.testing import TestClient
 
 
@@ -123,3 +125,46 @@ def test_query_route_without_request_reads_the_scope() -> None:
         # Past the query field limit: a 400 naming it, not a 422 or a 500.
         flood = "&".join(f"k{n}=1" for n in range(1001))
         assert client.get(f"/sum?{flood}").status_code == 400
+
+
+def test_caller_passes_values_as_keyword_arguments_without_a_dict() -> None:
+    # Values go from locals into the call; only list-valued parameters come through a dict.
+    plan = _app().routes[-1].plan
+    source = inspect.getsource(caller(plan))
+    call = source.strip().splitlines()[-1].strip()
+    assert call.startswith("return HANDLER(item_id=a__item_id, name=a__name, request=a__request, limit=a__limit")
+    assert call.count("**") == 1 and "**a_more" in call  # tags and accept_list
+
+    seen: dict[str, Any] = {}
+
+    async def handler(**kwargs: Any) -> None:
+        seen.update(kwargs)
+
+    plan.func = handler
+    call_handler = caller(plan)
+    scope = _scope(b"limit=5&tags=x&tags=y", [(b"x-list", b"a, b")])
+    asyncio.run(call_handler(scope, Request(scope), None))
+    seen.pop("request")
+    assert seen == _outcome(lambda: extractor(plan)(scope, Request(scope), None))[1]
+    assert seen["tags"] == ["x", "y"] and seen["accept_list"] == ["a", "b"] and seen["limit"] == 5
+
+
+async def _user(x_user: Annotated[str, Header()], page: int = 1) -> str:
+    return f"{x_user}:{page}"
+
+
+def test_solver_calls_dependencies_with_keyword_arguments() -> None:
+    app = Covet()
+
+    @app.get("/me")
+    async def me(who: Annotated[str, Depends(_user)], tags: list[str] = []) -> dict[str, Any]:  # noqa: B006
+        return {"who": who, "tags": tags}
+
+    with TestClient(app) as client:
+        assert client.get("/me?page=2&tags=a&tags=b", headers={"x-user": "ann"}).json() == {
+            "who": "ann:2", "tags": ["a", "b"],
+        }  # fmt: skip
+        assert client.get("/me").json()["detail"][0]["loc"] == ["header", "x-user"]
+    source = Solver(app.routes[-1].plan, call_handler=True).source
+    assert "F1(x_user=k1__x_user, page=k1__page)" in source
+    assert "return await HANDLER(**k0_more, who=v1)" in source

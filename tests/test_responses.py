@@ -1151,3 +1151,34 @@ def test_no_error_message_adds_a_period_after_an_embedded_message() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_subclass_charset_and_media_type_shape_the_whole_body_response() -> None:
+    # Response.__init__ builds the headers itself from a plan worked out when the class is made.
+    class Latin1Text(Response):
+        media_type = "text/plain"
+        charset = "latin-1"
+
+    response = Latin1Text("café")
+    assert response.body == "café".encode("latin-1")
+    assert response.headers["content-type"] == "text/plain; charset=latin-1"
+    assert response.headers["content-length"] == "4"
+
+
+def test_subclass_with_its_own_render_is_not_bypassed() -> None:
+    class Shouting(PlainTextResponse):
+        def render(self, content: Any) -> bytes:
+            return str(content).upper().encode()
+
+    response = Shouting("hello")
+    assert response.body == b"HELLO"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def test_media_type_argument_and_headers_take_the_general_path() -> None:
+    response = Response("<b>x</b>", media_type="text/html", headers={"Cache-Control": "no-store"})
+    assert response.media_type == "text/html"
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-length"] == "8"
+    assert Response(b"", status_code=204).raw_headers == []
