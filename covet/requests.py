@@ -20,7 +20,7 @@ from ._flask_names import REQUEST_ATTRIBUTES, install_flask_names, request_attri
 from ._hosts import is_valid_host
 from ._json import JSON_DECODE_ERRORS, malformed_json
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
-from .datastructures import URL, Address, FormData, Headers, QueryParams, State
+from .datastructures import URL, Address, FormData, Headers, QueryParams, State, _set_state
 from .exceptions import ClientDisconnect, HTTPException
 from .formparsers import DEFAULT_FORM_LIMITS, FormLimits, parse_form
 from .types import Message, Receive, Scope, Send
@@ -28,6 +28,8 @@ from .types import Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from .app import Covet
     from .middleware.sessions import Session
+
+_new = object.__new__
 
 __all__ = ["Request", "HTTPConnection", "BodyLimits", "read_body"]
 
@@ -65,9 +67,12 @@ class HTTPConnection:
 
     @property
     def headers(self) -> Headers:
-        if self._headers is None:
-            self._headers = Headers.view(self.scope["headers"])
-        return self._headers
+        headers = self._headers
+        if headers is None:
+            # Headers.view written out (a call fewer the first time a handler or hook asks).
+            headers = self._headers = _new(Headers)
+            headers._raw = self.scope["headers"]
+        return headers
 
     @property
     def query_params(self) -> QueryParams:
@@ -138,9 +143,12 @@ class HTTPConnection:
 
     @property
     def state(self) -> State:
-        if self._state is None:
-            self._state = State.over(self.scope.setdefault("state", {}))
-        return self._state
+        state = self._state
+        if state is None:
+            # State.over written out (a call fewer the first time a handler or hook asks).
+            state = self._state = _new(State)
+            _set_state(state, self.scope.setdefault("state", {}))
+        return state
 
     @property
     def session(self) -> Session:
