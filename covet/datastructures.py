@@ -161,13 +161,6 @@ class Headers(Mapping[str, str]):
                 for key, value in (headers or {}).items()
             ]
 
-    @classmethod
-    def view(cls, raw: list[tuple[bytes, bytes]]) -> Headers:
-        """Headers over ``raw`` itself, not a copy (``request.headers`` over the scope's list)."""
-        headers = object.__new__(cls)
-        headers._raw = raw
-        return headers
-
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
         return self._raw
@@ -289,14 +282,6 @@ class State:
     def __init__(self, initial: dict[str, Any] | None = None) -> None:
         _set_state(self, dict(initial or {}))
 
-    @classmethod
-    def over(cls, values: dict[str, Any]) -> State:
-        """A State whose attributes are ``values`` itself (not a copy): ``request.state`` over
-        ``scope["state"]``, without the work of ``__init__``."""
-        state = object.__new__(cls)
-        _set_state(state, values)
-        return state
-
     def __setattr__(self, key: str, value: Any) -> None:
         self._state[key] = value
 
@@ -334,7 +319,8 @@ class State:
         return f"State({self._state!r})"
 
 
-# Stores the ``_state`` slot past State.__setattr__ (which stores into it).
+# Stores the ``_state`` slot past State.__setattr__ (which stores into it); request.state uses it
+# to make a State over ``scope["state"]`` itself, without __init__'s copy.
 _set_state = State._state.__set__  # type: ignore[attr-defined]
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .datastructures import State
-from .requests import Request
+from .requests import Request, _new
 
 if TYPE_CHECKING:
     from .app import Covet
@@ -43,9 +43,6 @@ __all__ = ["request", "current_app", "current_request", "g", "url_for"]
 # its last value, and full requests kept alive that way made work for the garbage collector.
 # set() followed by reset(token) does release the value (checked with a weakref on 3.11).
 RequestBox = list  # [Request | None, Scope, Receive, Send, BodyLimits, bytes | False | None, bool]; empty once ended
-
-
-_new = object.__new__
 
 
 def request_of(box: RequestBox[Any]) -> Request:

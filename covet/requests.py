@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .app import Covet
     from .middleware.sessions import Session
 
+# Makes an instance without calling __init__ (request.headers, request.state, request_of).
 _new = object.__new__
 
 __all__ = ["Request", "HTTPConnection", "BodyLimits", "read_body"]
@@ -69,7 +70,8 @@ class HTTPConnection:
     def headers(self) -> Headers:
         headers = self._headers
         if headers is None:
-            # Headers.view written out (a call fewer the first time a handler or hook asks).
+            # A view over the scope's own list, not a copy: made here without Headers.__init__
+            # (whose raw= copies), and without a call, on the path every hook reading a header takes.
             headers = self._headers = _new(Headers)
             headers._raw = self.scope["headers"]
         return headers
@@ -145,7 +147,7 @@ class HTTPConnection:
     def state(self) -> State:
         state = self._state
         if state is None:
-            # State.over written out (a call fewer the first time a handler or hook asks).
+            # Over scope["state"] itself (middleware put values there), without __init__'s copy.
             state = self._state = _new(State)
             _set_state(state, self.scope.setdefault("state", {}))
         return state
