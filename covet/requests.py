@@ -502,7 +502,11 @@ async def read_body(scope: Scope, receive: Receive, max_body_size: int | None, b
             if kind == "http.request":
                 chunk: bytes = message.get("body", _EMPTY)
                 if chunk:
-                    received = _counted(received + len(chunk), max_body_size, expected)
+                    received += len(chunk)
+                    if (max_body_size is not None and received > max_body_size) or (
+                        expected is not None and received > expected
+                    ):
+                        _counted(received, max_body_size, expected)  # raises the 413 or 400
                 if not message.get("more_body", False):
                     if expected is not None and received != expected:
                         raise _shorter_than_declared()
