@@ -21,6 +21,7 @@ ACCESS_LOGGER = "covet.access"
 _FORMATS = ("json", "combined")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _encode = msgspec.json.Encoder().encode
+_INFO = logging.INFO
 
 
 class AccessLogMiddleware(Stage):
@@ -55,10 +56,11 @@ class AccessLogMiddleware(Stage):
         super().__init__(app)
         self.format = format
         self.logger = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
+        self._enabled_for = self.logger.isEnabledFor  # bound once: asked on every request
         attach_filter()
 
     def end(self, scope: Scope, exchange: Exchange, token: Any) -> None:
-        if self.logger.isEnabledFor(logging.INFO):
+        if self._enabled_for(_INFO):
             # An exception before the response started: what the client gets is a 500.
             self._log(scope, exchange.status or 500, exchange.size, exchange.duration)
 

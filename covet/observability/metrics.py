@@ -234,10 +234,13 @@ class PrometheusMiddleware(Stage):
         gauge[0] -= 1
         method = scope["method"]
         route = scope.get("route")
-        if method not in _METHODS and (route is None or method not in route.methods):
-            method = _OTHER
-        template = route.path if route is not None else route_template(scope)
-        key = (method, template, exchange.status or 500)
+        if route is not None:
+            # A matched route's method is one it declares (or HEAD for its GET): a bounded label.
+            key = (method, route.path, exchange.status or 500)
+        else:
+            if method not in _METHODS:
+                method = _OTHER
+            key = (method, route_template(scope), exchange.status or 500)
         duration = exchange.end - exchange.start
         series = self._series
         if series is None:

@@ -138,9 +138,10 @@ class RequestIdMiddleware(Stage):
                 if _VALID.fullmatch(text) is not None:
                     request_id = text
         if request_id is None:
-            request_id = _new_id()
+            request_id = hex(_next())[3:]  # _new_id(), written out: one call fewer per request
         scope["request_id"] = request_id
-        exchange.headers.append((self.header, request_id.encode("latin-1")))
+        # Plain encode(): the id is ASCII, and the default codec skips the codec-name lookup.
+        exchange.headers.append((self.header, request_id.encode()))
         return _set_id(request_id)
 
     def end(self, scope: Scope, exchange: Exchange, token: contextvars.Token[str | None]) -> None:
