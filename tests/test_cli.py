@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from server_processes import start_server, stop_server
 
 import covet
 from covet.cli import _TARGET_VARIABLE, SERVERS, _app_from_environment, main
@@ -269,14 +269,8 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 
 def stop(process: subprocess.Popen[bytes]) -> bytes:
-    """Stop a server as Ctrl+C would and return its stderr."""
-    process.send_signal(signal.SIGINT)
-    try:
-        _, stderr = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, stderr = process.communicate()
-    return stderr
+    """Stop a server as Ctrl+C would (its whole process group, see server_processes) and return its stderr."""
+    return stop_server(process)[1]
 
 
 def start_covet_run(directory: Path, target: str, *arguments: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -285,7 +279,7 @@ def start_covet_run(directory: Path, target: str, *arguments: str) -> tuple[subp
     The caller stops it with :func:`stop` (which gives its stderr).
     """
     port = free_port()
-    process = subprocess.Popen(
+    process = start_server(
         [str(COVET_SCRIPT), "run", target, "--port", str(port), "--no-access-log", *arguments],
         cwd=directory,
         stdout=subprocess.PIPE,
@@ -302,7 +296,7 @@ def start_covet_run(directory: Path, target: str, *arguments: str) -> tuple[subp
 @pytest.mark.parametrize("server", SERVERS)
 def test_run_serves_example_over_http(server: str) -> None:
     port = free_port()
-    process = subprocess.Popen(
+    process = start_server(
         [str(COVET_SCRIPT), "run", str(HELLO), "--port", str(port), "--no-access-log", "--server", server],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -335,7 +329,7 @@ def test_run_target_forms_in_worker_processes(server: str, form: str, tmp_path: 
     path, name = write_module(tmp_path, APP_SOURCE.format(attr="api"))
     target = f"{name}:api" if form == "module:attr" else f"{path.name}:api"
     port = free_port()
-    process = subprocess.Popen(
+    process = start_server(
         [str(COVET_SCRIPT), "run", target, "--port", str(port), "--server", server, "--workers", "2"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -357,7 +351,7 @@ def test_run_reload_with_granian_serves_the_edited_code(tmp_path: Path) -> None:
     # granian forks workers from the process that imported TARGET; a reload must not reuse that import.
     path, _ = write_module(tmp_path, APP_SOURCE.format(attr="app"))
     port = free_port()
-    process = subprocess.Popen(
+    process = start_server(
         [str(COVET_SCRIPT), "run", str(path), "--port", str(port), "--server", "granian", "--reload"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -558,7 +552,7 @@ def test_reload_survives_a_syntax_error_and_serves_the_fix(server: str, tmp_path
     # hypercorn and granian died when a reload met a syntax error, and stayed down after the fix.
     path, _ = write_module(tmp_path, APP_SOURCE.format(attr="app"))
     port = free_port()
-    process = subprocess.Popen(
+    process = start_server(
         [str(COVET_SCRIPT), "run", str(path), "--port", str(port), "--server", server, "--reload", "--no-access-log"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -589,7 +583,7 @@ def test_run_debug_turns_on_debug_pages_and_starts_with_a_broken_app(tmp_path: P
     path, _ = write_module(tmp_path, BROKEN)
     port = free_port()
     env = {**os.environ, "COVET_APP": str(path)}
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-m", "covet", "run", "--port", str(port), "--debug", "--no-access-log"],
         cwd=tmp_path,
         env=env,
@@ -615,7 +609,7 @@ def test_app_run_serves_the_script_on_loopback(tmp_path: Path) -> None:
     script = tmp_path / "app.py"
     port = free_port()
     script.write_text(APP_SOURCE.format(attr="app") + f"\nif __name__ == '__main__':\n    app.run(port={port})\n")
-    process = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = start_server([sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_for_port(port, process)
         assert httpx.get(f"http://127.0.0.1:{port}/ping/5", timeout=10).json() == {"n": 5}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from server_processes import start_server, stop_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -80,7 +80,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         for name in ("app", "cdn"):
             port = _free_port()
             processes.append(
-                subprocess.Popen(
+                start_server(
                     [sys.executable, "-m", "covet", "run", f"docs_ui_app.py:{name}", "--port", str(port), "--no-access-log"],
                     cwd=folder,
                     stdout=subprocess.DEVNULL,
@@ -92,12 +92,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         yield urls
     finally:
         for process in processes:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
+            stop_server(process)
 
 
 def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:

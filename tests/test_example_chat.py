@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from server_processes import start_server
 from test_cli import free_port, stop, wait_for_port
 from websockets.sync.client import ClientConnection, connect
 
@@ -63,7 +64,7 @@ def served() -> Iterator[int]:
     if not _redis_reachable():
         pytest.skip(f"Redis is not reachable at {REDIS_URL} (set COVET_TEST_REDIS_URL)")
     port = free_port()
-    process = subprocess.Popen(
+    process = start_server(
         [str(COVET_SCRIPT), "run", str(EXAMPLE), "--port", str(port), "--workers", "2", "--no-access-log"],
         env={**os.environ, "CHAT_BROADCAST_URL": REDIS_URL},
         stdout=subprocess.PIPE,

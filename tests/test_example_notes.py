@@ -5,6 +5,7 @@
 import importlib.util
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import anyio
 import httpx
 import pytest
 from db_backends import POSTGRES_URL, _reachable, _run_sql, postgres_schema  # noqa: F401
+from server_processes import start_server, stop_server
 
 from covet.testing import TestClient
 
@@ -99,7 +101,7 @@ def _free_port() -> int:
 def _serve_and_use(tmp_path: Path, env: dict[str, str]) -> None:
     port = _free_port()
     command = [sys.executable, "-m", "covet", "run", str(EXAMPLE), "--port", str(port), "--no-access-log"]
-    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = start_server(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -115,10 +117,7 @@ def _serve_and_use(tmp_path: Path, env: dict[str, str]) -> None:
         assert httpx.post(f"{base}/notebooks", json={"name": "served"}).status_code == 201
         assert httpx.get(f"{base}/notebooks").json() == [{"id": 1, "name": "served"}]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if server.stdout is not None:
-            server.stdout.close()
+        stop_server(server, signal.SIGTERM, timeout=30)
 
 
 def test_readme_command_serves_it_on_sqlite(tmp_path: Path) -> None:

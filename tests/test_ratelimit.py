@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import anyio
 import httpx
 import pytest
+from server_processes import start_server
 
 from covet import Blueprint, Covet, Depends, HTTPException
 from covet import ratelimit as rl
@@ -417,7 +418,7 @@ def test_two_app_processes_share_one_limit_through_redis(redis_prefix: str, tmp_
     covet = Path(sys.executable).parent / "covet"
     ports = [free_port(), free_port()]
     processes = [
-        subprocess.Popen(
+        start_server(
             [str(covet), "run", "limited_app.py", "--port", str(port), "--no-access-log"],
             cwd=tmp_path,
             stdout=subprocess.PIPE,

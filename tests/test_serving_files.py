@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from server_processes import start_server, stop_server
 
 CURL = shutil.which("curl")
 COVET_SCRIPT = Path(sys.executable).parent / "covet"
@@ -166,7 +168,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     cwd = base / "elsewhere"
     cwd.mkdir()
     port = _free_port()
-    process = subprocess.Popen(
+    process = start_server(
         [str(COVET_SCRIPT), "run", str(module), "--port", str(port), "--no-access-log"],
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -188,12 +190,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         _wait_for(listening, f"covet run to listen on port {port}")
         yield Server(f"http://127.0.0.1:{port}", project)
     finally:
-        process.terminate()
-        try:
-            _, stderr = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, stderr = process.communicate()
+        _, stderr = stop_server(process, signal.SIGTERM)
     assert b"Traceback" not in stderr, stderr.decode(errors="replace")
 
 

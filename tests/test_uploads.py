@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from typing import Annotated, Any
 
 import anyio
 import pytest
+from server_processes import start_server, stop_server
 
 from covet import Blueprint, Body, Covet, File, Form, FormLimits, Request, UploadFile
 from covet.exceptions import ClientDisconnect
@@ -1049,7 +1051,7 @@ def test_hypercorn_serves_uploads_and_ends_a_stalled_body_with_408(tmp_path: Pat
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(
+    server = start_server(
         [sys.executable, "-m", "hypercorn", "upload_server:app", "--bind", f"127.0.0.1:{port}"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -1071,8 +1073,7 @@ def test_hypercorn_serves_uploads_and_ends_a_stalled_body_with_408(tmp_path: Pat
         assert stalled.startswith(b"HTTP/1.1 408")
         assert stalled.endswith(b'{"detail":"Request body not received within body_timeout (0.5 s)."}')
     finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=15)
+        _, stderr = stop_server(server, signal.SIGTERM)
     assert b"Traceback" not in stderr, stderr.decode(errors="replace")
 
 

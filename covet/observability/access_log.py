@@ -56,11 +56,10 @@ class AccessLogMiddleware(Stage):
         super().__init__(app)
         self.format = format
         self.logger = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
-        self._enabled_for = self.logger.isEnabledFor  # bound once: asked on every request
         attach_filter()
 
     def end(self, scope: Scope, exchange: Exchange, token: Any) -> None:
-        if self._enabled_for(_INFO):
+        if self.logger.isEnabledFor(_INFO):
             # An exception before the response started: what the client gets is a 500.
             self._log(scope, exchange.status or 500, exchange.size, exchange.duration)
 

@@ -235,7 +235,10 @@ class PrometheusMiddleware(Stage):
         method = scope["method"]
         route = scope.get("route")
         if route is not None:
-            # A matched route's method is one it declares (or HEAD for its GET): a bounded label.
+            # Bounded even when something other than covet's router set the route, or a route
+            # middleware rewrote the method: a method neither standard nor declared is _OTHER.
+            if method not in _METHODS and method not in route.methods:
+                method = _OTHER
             key = (method, route.path, exchange.status or 500)
         else:
             if method not in _METHODS:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from server_processes import start_server, stop_server
 
 from covet.cli import main
 from covet.observability._serving import is_loopback
@@ -37,7 +37,7 @@ def free_port() -> int:
 
 
 def serve(argv: list[str], cwd: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
+    process = start_server(
         [*COVET, "run", *argv, "--port", str(port)],
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -59,12 +59,7 @@ def serve(argv: list[str], cwd: Path, port: int, env: dict[str, str] | None = No
 
 
 def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
-    process.send_signal(signal.SIGINT)
-    try:
-        return process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.communicate()
+    return stop_server(process, timeout=20)
 
 
 @pytest.mark.parametrize("format", ["combined", "json"])

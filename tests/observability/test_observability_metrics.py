@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from server_processes import start_server, stop_server
 
 prometheus_client = pytest.importorskip("prometheus_client")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
@@ -124,7 +124,7 @@ def test_two_workers_report_the_sum_of_both(tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text(WORKER_APP)
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-m", "covet", "run", "shop.py", "--port", str(port), "--workers", "2", "--no-access-log"],
         cwd=tmp_path,
         env=env,
@@ -153,10 +153,5 @@ def test_two_workers_report_the_sum_of_both(tmp_path: Path) -> None:
             text = httpx.get(f"{url}/metrics", headers={"connection": "close"}, timeout=5).text
             assert samples(text)[("http_requests_total", labels("GET", "/pid", 200))] == sent
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            _, err = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, err = process.communicate()
+        _, err = stop_server(process, timeout=20)
     assert "Traceback" not in err, err
