@@ -83,6 +83,57 @@ def test_scanner_paths_and_made_up_methods_cannot_explode_cardinality() -> None:
     assert "admin.php" not in text and "SCAN" not in text and "/x1" not in text
 
 
+def test_method_override_behind_a_matched_route_cannot_explode_cardinality() -> None:
+    # A route middleware runs after routing: one that copies a client's header into the method
+    # (an X-HTTP-Method-Override done wrong) must not give each made-up method a label.
+    class MethodOverride:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            for key, value in scope["headers"]:
+                if key == b"x-method":
+                    scope["method"] = value.decode("latin-1")
+            await self.app(scope, receive, send)
+
+    registry = prometheus_client.CollectorRegistry()
+    app = Covet()
+
+    @app.post("/tunnel", middleware=[MethodOverride])
+    async def tunnel() -> dict:
+        return {}
+
+    app.get("/metrics", include_in_schema=False)(metrics_endpoint(registry))
+    app.add_middleware(PrometheusMiddleware, registry=registry)
+    with TestClient(app) as client:
+        for n in range(10):
+            assert client.post("/tunnel", headers={"x-method": f"EVIL{n}"}).status_code == 200
+        text = client.get("/metrics").text
+    assert samples(text)[("http_requests_total", labels("_OTHER", "/tunnel", 200))] == 10
+    assert "EVIL" not in text
+
+
+def test_another_apps_route_cannot_explode_cardinality() -> None:
+    # Behind the middleware may be any ASGI app that sets scope["route"] (a 405 included).
+    class Route:
+        path = "/thing"
+        methods = frozenset({"GET"})
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        scope["route"] = Route()
+        await send({"type": "http.response.start", "status": 405, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    registry = prometheus_client.CollectorRegistry()
+    app = PrometheusMiddleware(inner, registry=registry)
+    with TestClient(app) as client:
+        for n in range(10):
+            client.request(f"X{n}", "/thing")
+    text = prometheus_client.generate_latest(registry).decode()
+    assert samples(text)[("http_requests_total", labels("_OTHER", "/thing", 405))] == 10
+    assert 'method="X' not in text
+
+
 def test_two_apps_share_the_families_of_one_registry() -> None:
     registry = prometheus_client.CollectorRegistry()
     make_app(registry)
