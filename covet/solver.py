@@ -83,7 +83,7 @@ class Solver:
     validation problem, and what a dependency raises (an ``HTTPException`` stays one).
     """
 
-    __slots__ = ("plan", "source", "solve", "_lines", "_names", "_count", "_values", "_endpoint_args")
+    __slots__ = ("plan", "source", "solve", "_lines", "_names", "_count", "_values")
 
     def __init__(self, plan: EndpointPlan, *, call_handler: bool = False) -> None:
         self.plan = plan
@@ -102,8 +102,7 @@ class Solver:
         }
         self._count = 0
         self._values = ExtractionWriter(self._names)  # path, query, header and cookie values
-        self._walk(plan, None, {})
-        args = self._endpoint_args
+        args = self._walk(plan, None, {})[2]
         reads_body, reads_form, needs_request = _reads(plan)
         qualname = getattr(plan.func, "__qualname__", type(plan.func).__name__)
         if needs_request:
@@ -139,7 +138,7 @@ class Solver:
         self.solve: Callable[..., Awaitable[Any]] = generated_function(
             self.source, self._names, "solve", f"solver for {qualname}"
         )
-        del self._lines, self._names, self._values, self._endpoint_args
+        del self._lines, self._names, self._values
 
     def __call__(self, box: RequestBox[Any], ctx: RequestContext | None) -> Awaitable[Any]:
         return self.solve(box, ctx)
@@ -151,9 +150,9 @@ class Solver:
 
     def _walk(
         self, plan: EndpointPlan, how: int | None, computed: dict[Any, tuple[int, bool]]
-    ) -> tuple[int, bool]:
+    ) -> tuple[int, bool, list[Argument]]:
         """Write the code that computes ``plan`` (``how`` None: the endpoint, whose arguments are
-        the result); its number and whether its value may be ``_FAILED``.
+        the result); its number, whether its value may be ``_FAILED``, and its call's arguments.
 
         The order is resolve_into's: route-level dependencies, request values, then parameter
         dependencies (each computed in full, depth first), then background tasks, form fields and
@@ -191,8 +190,7 @@ class Solver:
             lines.extend(self._values.json_body(plan, prefix, args))
             adds_errors = True
         if how is None:
-            self._endpoint_args = args
-            return n, False
+            return n, False, args
         assert isinstance(plan, DependencyPlan)
         func = self._const("F", n, plan.func)
         arguments = call_arguments(args)
@@ -225,7 +223,7 @@ class Solver:
             lines.extend("    " + line for line in call)
         else:
             lines.extend(call)
-        return n, bool(skip)
+        return n, bool(skip), args
 
     def _value(self, dep: DependencyPlan, computed: dict[Any, tuple[int, bool]]) -> tuple[int, bool, bool]:
         """Write the code for ``dep``'s value unless computed earlier: (its number, whether it may
@@ -238,7 +236,7 @@ class Solver:
         if dep.use_cache and dep.func in computed:
             slot, may_fail = computed[dep.func]
             return slot, may_fail, False
-        slot, may_fail = self._walk(dep, _call_kind(dep), computed)
+        slot, may_fail, _ = self._walk(dep, _call_kind(dep), computed)
         if dep.use_cache:
             computed[dep.func] = (slot, may_fail)
         return slot, may_fail, True

@@ -234,16 +234,10 @@ class PrometheusMiddleware(Stage):
         gauge[0] -= 1
         method = scope["method"]
         route = scope.get("route")
-        if route is not None:
-            # Bounded even when something other than covet's router set the route, or a route
-            # middleware rewrote the method: a method neither standard nor declared is _OTHER.
-            if method not in _METHODS and method not in route.methods:
-                method = _OTHER
-            key = (method, route.path, exchange.status or 500)
-        else:
-            if method not in _METHODS:
-                method = _OTHER
-            key = (method, route_template(scope), exchange.status or 500)
+        if method not in _METHODS and (route is None or method not in route.methods):
+            method = _OTHER
+        template = route.path if route is not None else route_template(scope)
+        key = (method, template, exchange.status or 500)
         duration = exchange.end - exchange.start
         series = self._series
         if series is None:
