@@ -1,11 +1,11 @@
 """Starting and stopping server processes in tests, leaving none behind.
 
-A server started here runs in a process group of its own (``start_new_session=True``), and
-stopping it signals the whole group, as Ctrl+C in a terminal does: worker processes
-(``--workers 2``, granian's, a reloader's child) get the signal too. When the server has not
-stopped in time the whole group is killed. Signalling only the parent could leave a worker
-orphaned and still holding the output pipes, and ``communicate()`` would then wait for ever: CI
-once hung on that in ``test_run_target_forms_in_worker_processes`` under load.
+A server started here runs in a process group of its own (``start_new_session=True``). Stopping
+it signals the server process itself, which stops its workers as it does for Ctrl+C (signalling
+the whole group would interrupt a worker the server is still starting, with a traceback). When
+the server has not exited in time, the whole group is killed: a worker orphaned by a dead parent
+would otherwise hold the output pipes open and ``communicate()`` would wait for ever (CI once hung
+on that in ``test_run_target_forms_in_worker_processes`` under load).
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ def start_server(command: list[str], **options: Any) -> subprocess.Popen[Any]:
 def stop_server(
     process: subprocess.Popen[Any], sig: int = signal.SIGINT, timeout: float = 15.0
 ) -> tuple[Any, Any]:
-    """Send ``sig`` to the server's process group and return ``process.communicate()``'s output.
+    """Send ``sig`` to the server and return ``process.communicate()``'s output.
 
-    After ``timeout`` seconds the group is killed; if its pipes are still held open ``timeout``
-    seconds after that, ``subprocess.TimeoutExpired`` fails the test instead of hanging it.
+    After ``timeout`` seconds its whole process group is killed; if the pipes are still held open
+    ``timeout`` seconds after that, ``subprocess.TimeoutExpired`` fails the test instead of hanging it.
     """
-    _signal_group(process, sig)
+    if process.poll() is None:
+        process.send_signal(sig)
     try:
         return process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

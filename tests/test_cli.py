@@ -269,7 +269,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 
 def stop(process: subprocess.Popen[bytes]) -> bytes:
-    """Stop a server as Ctrl+C would (its whole process group, see server_processes) and return its stderr."""
+    """Stop a server as Ctrl+C would (see server_processes) and return its stderr."""
     return stop_server(process)[1]
 
 
