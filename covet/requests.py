@@ -20,7 +20,7 @@ from ._flask_names import REQUEST_ATTRIBUTES, install_flask_names, request_attri
 from ._hosts import is_valid_host
 from ._json import JSON_DECODE_ERRORS, malformed_json
 from ._parsing import ParseError, find_header, parse_content_type, parse_cookie_header, parse_query_string
-from .datastructures import URL, Address, FormData, Headers, QueryParams, State, _set_state
+from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .exceptions import ClientDisconnect, HTTPException
 from .formparsers import DEFAULT_FORM_LIMITS, FormLimits, parse_form
 from .types import Message, Receive, Scope, Send
@@ -149,7 +149,7 @@ class HTTPConnection:
         if state is None:
             # Over scope["state"] itself (middleware put values there), without __init__'s copy.
             state = self._state = _new(State)
-            _set_state(state, self.scope.setdefault("state", {}))
+            state.__dict__ = self.scope.setdefault("state", {})
         return state
 
     @property

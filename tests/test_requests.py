@@ -291,6 +291,60 @@ def test_request_state_does_not_leak_between_requests() -> None:
     assert client.get("/").json() == {"seen_before": False}
 
 
+
+def test_request_state_is_the_scope_state_dict_with_mapping_helpers() -> None:
+    # request.state reads and writes scope["state"] itself: what an ASGI middleware put there is
+    # an attribute, and what the app sets is there for the middleware to read afterwards.
+    app = Covet()
+    seen: dict[str, Any] = {}
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        scope["state"] = {"tenant": "acme"}
+        await app(scope, receive, send)
+        seen.update(scope["state"])
+
+    @app.get("/")
+    async def index(request: Request) -> dict[str, Any]:
+        state = request.state
+        state.user = "ada"
+        with pytest.raises(AttributeError, match="State has no attribute 'missing'; set it first"):
+            state.missing  # noqa: B018
+        state.gone = 1
+        del state.gone
+        with pytest.raises(AttributeError):
+            del state.gone
+        return {
+            "tenant": state.tenant,
+            "get": [state.get("user"), state.get("nope", "default")],
+            "in": ["user" in state, "nope" in state],
+            "setdefault": [state.setdefault("hits", 1), state.setdefault("hits", 2)],
+            "pop": [state.pop("hits"), state.pop("hits", None)],
+            "keys": sorted(state),
+            "same": request.state is state,
+        }
+
+    response = TestClient(middleware).get("/")
+    assert response.json() == {
+        "tenant": "acme",
+        "get": ["ada", "default"],
+        "in": [True, False],
+        "setdefault": [1, 1],
+        "pop": [1, None],
+        "keys": ["tenant", "user"],
+        "same": True,
+    }
+    assert seen == {"tenant": "acme", "user": "ada"}
+
+
+def test_state_made_from_a_mapping_copies_it() -> None:
+    from covet.datastructures import State
+
+    initial = {"pool": "p"}
+    state = State(initial)
+    state.extra = 1
+    assert (state.pool, initial, repr(state)) == ("p", {"pool": "p"}, "State({'pool': 'p', 'extra': 1})")
+    assert list(State()) == []
+
 # --- laziness -----------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..responses import Response
+from ..routing import Route
 from ..types import ASGIApp, Scope
 from ._extras import require
 from ._labels import route_template
@@ -56,7 +57,9 @@ class _Store:
     and the histogram walks its buckets in Python, about 3 µs per request together, more than
     the rest of a JSON request. The middleware only ever counts on the event loop's thread, so
     plain integers need no lock; a scrape (from any thread) copies them under the GIL.
-    ``Series`` is ``[count, sum, [count per bucket]]``.
+    A series is one list, ``[count in bucket 0, ..., count in the +Inf bucket, sum of durations]``:
+    a request adds 1 to its bucket and its duration to the sum; the count is the buckets' total,
+    added up at scrape time rather than per request.
     """
 
     def __init__(self, prometheus: Any, namespace: str, buckets: tuple[float, ...]) -> None:
@@ -86,11 +89,12 @@ class _Store:
         )
         if not empty:
             bounds = [*(repr(float(bound)) for bound in self.buckets), "+Inf"]
-            for (method, route, status), (count, total, per_bucket) in list(self.series.items()):
+            for (method, route, status), series in list(self.series.items()):
+                *per_bucket, total = list(series)  # a copy: requests may count meanwhile
                 label_values = [method, route, str(status)]
-                requests.add_metric(label_values, count)
+                requests.add_metric(label_values, sum(per_bucket))
                 cumulative, running = [], 0
-                for bound, bucket_count in zip(bounds, list(per_bucket)):
+                for bound, bucket_count in zip(bounds, per_bucket):
                     running += bucket_count
                     cumulative.append((bound, running))
                 latency.add_metric(label_values, cumulative, total)
@@ -198,32 +202,24 @@ class PrometheusMiddleware(Stage):
         bounds = tuple(sorted(float(bound) for bound in buckets if bound != float("inf")))
         if not bounds:
             raise ValueError(f"PrometheusMiddleware needs at least one finite bucket bound, got {buckets!r}.")
-        super().__init__(app)
         self.registry = prometheus.REGISTRY if registry is None else registry
         store = _store(self.registry, namespace, bounds)
         self._bounds = list(bounds)
-        # The local store's series, counted in end() itself; None with the shared (multiprocess)
-        # store, whose prometheus_client children _record updates.
-        self._series: dict[tuple[str, str, int], list[Any]] | None = None
         if isinstance(store, _Store):
             self._series = store.series
             self._in_progress = store.in_progress
         else:
             shared = store
             gauges = {method: shared.gauge.labels(method) for method in (*_METHODS, _OTHER)}
-            children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-
             self._in_progress = {method: _GaugeCell(gauge) for method, gauge in gauges.items()}  # type: ignore[misc]
-
-            def record_shared(key: tuple[str, str, int], duration: float) -> None:
-                found = children.get(key)
-                if found is None:
-                    label = (key[0], key[1], str(key[2]))
-                    found = children[key] = (shared.requests.labels(*label), shared.latency.labels(*label))
-                found[0].inc()
-                found[1].observe(duration)
-
-            self._record = record_shared
+            self._shared = shared
+            self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+            self.end = self._end_shared  # type: ignore[method-assign]
+        # The series of each (matched route, method, status) seen, found with one dict lookup per
+        # request: labels are worked out (method checked, template read) once per key. Only keys of
+        # the app's own routes and accepted methods go in, so it stays as small as the label set.
+        self._by_route: dict[tuple[Any, str, int], list[Any]] = {}
+        super().__init__(app)  # last: the layer's code is written for the ``end`` chosen above
 
     def begin(self, scope: Scope, exchange: Exchange) -> Any:
         gauge = self._in_progress.get(scope["method"]) or self._in_progress[_OTHER]
@@ -232,23 +228,48 @@ class PrometheusMiddleware(Stage):
 
     def end(self, scope: Scope, exchange: Exchange, gauge: Any) -> None:
         gauge[0] -= 1
+        key = (scope.get("route"), scope["method"], exchange.status or 500)
+        try:
+            series = self._by_route.get(key)
+        except TypeError:  # another app's unhashable scope["route"]
+            series = None
+        if series is None:
+            series = self._series_for(scope, key)
+        duration = exchange.end - exchange.start
+        series[bisect_left(self._bounds, duration)] += 1
+        series[-1] += duration
+
+    def _labels(self, scope: Scope, status: int) -> tuple[str, str, int]:
+        """The (method, route, status) labels: bounded whatever the client sent (module docstring)."""
         method = scope["method"]
         route = scope.get("route")
-        if method not in _METHODS and (route is None or method not in route.methods):
+        if method not in _METHODS and method not in getattr(route, "methods", ()):
             method = _OTHER
-        template = route.path if route is not None else route_template(scope)
-        key = (method, template, exchange.status or 500)
-        duration = exchange.end - exchange.start
-        series = self._series
+        return (method, route_template(scope), status)
+
+    def _series_for(self, scope: Scope, key: tuple[Any, str, int]) -> list[Any]:
+        labels = self._labels(scope, key[2])
+        series = self._series.get(labels)
         if series is None:
-            self._record(key, duration)
-            return
-        found = series.get(key)
+            series = self._series[labels] = [0] * (len(self._bounds) + 1) + [0.0]
+        route = key[0]
+        if isinstance(route, Route) and labels[0] == key[1]:
+            self._by_route[key] = series
+        return series
+
+    def _end_shared(self, scope: Scope, exchange: Exchange, gauge: Any) -> None:
+        # The multiprocess store: prometheus_client's own metric objects, one child per label set.
+        gauge[0] -= 1
+        labels = self._labels(scope, exchange.status or 500)
+        found = self._children.get(labels)
         if found is None:
-            found = series[key] = [0, 0.0, [0] * (len(self._bounds) + 1)]
-        found[0] += 1
-        found[1] += duration
-        found[2][bisect_left(self._bounds, duration)] += 1
+            label_values = (labels[0], labels[1], str(labels[2]))
+            found = self._children[labels] = (
+                self._shared.requests.labels(*label_values),
+                self._shared.latency.labels(*label_values),
+            )
+        found[0].inc()
+        found[1].observe(exchange.end - exchange.start)
 
 
 def metrics_endpoint(registry: Any = None) -> Callable[[], Any]:

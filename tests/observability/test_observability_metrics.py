@@ -64,6 +64,15 @@ def test_requests_are_counted_timed_and_labelled_by_template() -> None:
     assert found[("http_requests_total", labels("GET", "/boom", 500))] == 1
     assert found[("http_request_duration_seconds_count", labels("GET", "/items/<int:item_id>", 200))] == 3
     assert found[("http_request_duration_seconds_sum", labels("GET", "/items/<int:item_id>", 200))] > 0
+    # Buckets are cumulative and end at the count; a fast in-process request is in the first one.
+    bucket = "http_request_duration_seconds_bucket"
+    by_bound = {
+        dict(key[1])["le"]: value
+        for key, value in found.items()
+        if key[0] == bucket and dict(key[1])["route"] == "/items/<int:item_id>"
+    }
+    assert by_bound["+Inf"] == 3 and by_bound["0.001"] <= by_bound["0.01"] <= 3
+    assert by_bound["10.0"] == 3
     # Only the scrape itself is in flight while it renders.
     assert found[("http_requests_in_progress", (("method", "GET"),))] == 1
 
