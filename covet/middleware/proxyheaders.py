@@ -184,6 +184,9 @@ def _node_address(node: str) -> str | None:
         node = node[1 : node.find("]")] if "]" in node else ""
     elif node.count(":") == 1:
         node = node.partition(":")[0]  # IPv4 with a port
+    # An IPv6 zone ("fe80::1%eth0") names an interface of the proxy's host, meaningless here, and
+    # ipaddress accepts any text in it (spaces and quotes included): the address goes without it.
+    node = node.partition("%")[0]
     try:
         return str(ipaddress.ip_address(node))
     except ValueError:

@@ -21,6 +21,8 @@ ACCESS_LOGGER = "covet.access"
 _FORMATS = ("json", "combined")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _encode = msgspec.json.Encoder().encode
+_SPACE = "\\x20"
+_wall_clock = time.time
 _INFO = logging.INFO
 
 
@@ -74,19 +76,42 @@ class AccessLogMiddleware(Stage):
             "client": client[0] if client else None,
             "request_id": scope.get("request_id"),
         }
-        now = time.time()
+        now = _wall_clock()
+        second, iso, clf = _stamps(now)
         if self.format == "json":
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
-            line = _encode({"time": stamp, **fields}).decode()
+            line = _encode({"time": f"{iso}.{int((now - second) * 1000):03d}Z", **fields}).decode()
         else:
-            line = _combined(scope, fields, now)
-        self.logger.info(line, extra=fields)
+            line = _combined(scope, fields, clf)
+        # The record made and handled directly, as Logger.info would after its level check (done
+        # in end()), without looking up the caller's frame: an access line's caller is always this
+        # method. With the fields set on the record, this costs 4 µs where logger.info(line,
+        # extra=fields) cost 10 µs (CPython 3.11).
+        logger = self.logger
+        record = logger.makeRecord(logger.name, _INFO, __file__, 0, line, (), None)
+        record.__dict__.update(fields)
+        logger.handle(record)
 
 
-def _combined(scope: Scope, fields: dict[str, Any], now: float) -> str:
+#: (second, ISO 8601 text, combined log format text) of the last second an access line was made in.
+_stamp_cache: tuple[int, str, str] = (-1, "", "")
+
+
+def _stamps(now: float) -> tuple[int, str, str]:
+    """The UTC timestamps of second ``int(now)``, formatted once per second (strftime costs 2 µs)."""
+    global _stamp_cache
+    cached = _stamp_cache
+    second = int(now)
+    if cached[0] == second:
+        return cached
+    moment = time.gmtime(second)
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S", moment)
+    clf = f"{moment.tm_mday:02d}/{_MONTHS[moment.tm_mon - 1]}/{time.strftime('%Y:%H:%M:%S', moment)} +0000"
+    cached = _stamp_cache = (second, iso, clf)
+    return cached
+
+
+def _combined(scope: Scope, fields: dict[str, Any], stamp: str) -> str:
     """The combined log format: ``host - - [time] "request line" status bytes "referer" "agent"``."""
-    moment = time.gmtime(now)
-    stamp = f"{moment.tm_mday:02d}/{_MONTHS[moment.tm_mon - 1]}/{time.strftime('%Y:%H:%M:%S', moment)} +0000"
     referer = user_agent = "-"
     for key, value in scope["headers"]:
         if key == b"referer":
@@ -94,15 +119,17 @@ def _combined(scope: Scope, fields: dict[str, Any], now: float) -> str:
         elif key == b"user-agent":
             user_agent = _quoted(value)
     request_line = f"{fields['method']} {fields['route']} HTTP/{scope.get('http_version', '1.1')}"
+    client = _quoted(fields["client"] or "-").replace(" ", _SPACE)
     return (
-        f'{fields["client"] or "-"} - - [{stamp}] "{_quoted(request_line.encode("latin-1"))}" '
+        f'{client} - - [{stamp}] "{_quoted(request_line)}" '
         f'{fields["status"]} {fields["bytes"] or "-"} "{referer}" "{user_agent}"'
     )
 
 
-def _quoted(raw: bytes) -> str:
-    # Escape what could end the quoted field or forge a second line (as nginx escapes: \xHH).
-    text = raw.decode("latin-1")
+def _quoted(raw: bytes | str) -> str:
+    # Escape what could end a quoted field or forge a second line (as nginx escapes: \xHH). The
+    # client is escaped too (spaces as well: its field is not quoted), as a server may give any text.
+    text = raw if isinstance(raw, str) else raw.decode("latin-1")
     if text.isprintable() and '"' not in text and "\\" not in text and text.isascii():
         return text
     return "".join(ch if (" " <= ch <= "~" and ch not in '"\\') else f"\\x{ord(ch):02X}" for ch in text)

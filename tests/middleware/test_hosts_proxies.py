@@ -169,6 +169,18 @@ def test_x_forwarded_for_client_is_rightmost_untrusted() -> None:
     assert r.json()["client"] == "203.0.113.9"  # 6.6.6.6 was written by the client: not believed
 
 
+
+def test_ipv6_zone_in_forwarded_for_cannot_smuggle_text_into_the_client() -> None:
+    # ipaddress accepts any text after "%" (an IPv6 zone): spaces and quotes would reach
+    # request.client, logs and rate-limit keys. The zone is dropped, in both header families.
+    forged = '::1%x - - [01-Jan-2030] "DELETE /admin HTTP/1.1" 200'
+    client = proxied("*", "10.0.0.1")
+    r = client.get("/where", headers={"host": "shop.example", "x-forwarded-proto": "https", "x-forwarded-for": forged})
+    assert r.json()["client"] == "::1"
+    client = proxied("*", "10.0.0.1", mode="forwarded")
+    r = client.get("/where", headers={"host": "shop.example", "forwarded": 'for="[fe80::1%eth0 evil]";proto=https'})
+    assert r.json()["client"] == "fe80::1"
+
 def test_forwarded_header_rfc7239() -> None:
     client = proxied(["10.0.0.1"], "10.0.0.1", mode="forwarded", trust_host=True)
     r = client.get(

@@ -231,6 +231,44 @@ def test_access_log_combined_format(access_log: Records) -> None:
     assert re.fullmatch(pattern, record.getMessage()), record.getMessage()
 
 
+
+def test_access_log_combined_client_cannot_forge_fields(access_log: Records) -> None:
+    # The client is the one unquoted text field: a server (or a proxy header) may give any text.
+    with TestClient(make_app("combined"), client=('1.2.3.4 - - [01/Jan/2030] "GET /admin', 5)) as client:
+        client.get("/items/7")
+    [record] = access_log.records
+    assert record.getMessage().startswith('1.2.3.4\\x20-\\x20-\\x20[01/Jan/2030]\\x20\\x22GET\\x20/admin - - ['), record.getMessage()
+
+
+def test_access_log_times_follow_the_clock_across_seconds(access_log: Records, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Timestamps are formatted once per second: a new second gets a new stamp.
+    import covet.observability.access_log as module
+
+    clock = iter([1_700_000_000.25, 1_700_000_000.5, 1_700_000_061.999])
+    monkeypatch.setattr(module, "_wall_clock", lambda: next(clock))
+    with TestClient(make_app()) as client:
+        for _ in range(3):
+            client.get("/items/1")
+    stamps = [json.loads(record.getMessage())["time"] for record in access_log.records]
+    assert stamps == ["2023-11-14T22:13:20.250Z", "2023-11-14T22:13:20.500Z", "2023-11-14T22:14:21.999Z"]
+
+
+def test_access_log_honours_logger_filters_and_disabled(access_log: Records) -> None:
+    logger = logging.getLogger("covet.access")
+    refuse_boom = logging.Filter()
+    refuse_boom.filter = lambda record: record.route != "/boom"  # type: ignore[method-assign]
+    logger.addFilter(refuse_boom)
+    try:
+        with TestClient(make_app(), raise_server_exceptions=False) as client:
+            client.get("/items/1")
+            client.get("/boom")
+            logger.disabled = True
+            client.get("/items/2")
+    finally:
+        logger.disabled = False
+        logger.removeFilter(refuse_boom)
+    assert [record.route for record in access_log.records] == ["/items/<int:item_id>"]
+
 def test_access_log_disabled_logger_costs_no_record(access_log: Records) -> None:
     logging.getLogger("covet.access").setLevel(logging.WARNING)
     with TestClient(make_app()) as client:
