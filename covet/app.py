@@ -22,7 +22,7 @@ from .background import AppTasks
 from .blueprints import Blueprint, join_paths
 from .config import Config
 from .datastructures import State
-from .exceptions import ClientDisconnect, HTTPException, RequestValidationError
+from .exceptions import ClientDisconnect, HTTPException, ParseError, RequestValidationError
 from .formparsers import DEFAULT_FORM_LIMITS, FormLimits
 from .globals import RequestBox, _app_var, _reset_box, _set_box, current_request
 from .pipeline import Runner, StartWatch, build_runner, call_flexible, failure_runner, send_response
@@ -560,6 +560,11 @@ class Covet(Scaffold):
         # A handler for the exception's own class or status wins anywhere in the chain; a catch-all
         # 500 handler is only the fallback for exceptions nobody named.
         handlers = [scaffold.find_error_handler(exc) for scaffold in reversed(chain)]
+        if isinstance(exc, ParseError) and not any(handlers):
+            # A parser's refusal that nothing turned into a response is still the client's input
+            # refused: a 400 with the parser's message (written to be shown), never a 500.
+            exc = HTTPException(getattr(exc, "status_code", 400), str(exc))
+            handlers = [scaffold.find_error_handler(exc) for scaffold in reversed(chain)]
         if not isinstance(exc, HTTPException):
             handlers += [scaffold.error_handlers.get(500) for scaffold in reversed(chain)]
         for handler in handlers:

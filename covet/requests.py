@@ -447,7 +447,7 @@ class Request(HTTPConnection):
         if self._form is None:
             raw_type = find_header(self.scope["headers"], b"content-type")
             content_type = raw_type.decode("latin-1") if raw_type else ""
-            if parse_content_type(content_type)[0] == "multipart/form-data":
+            if self.content_type == "multipart/form-data":  # a malformed header is a 400 there
                 chunks = self._stream(self.form_limits.max_multipart_size, "max_multipart_size")
             else:
                 chunks = self._stream(self.max_body_size, "max_body_size")

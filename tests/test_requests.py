@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import anyio
 import pytest
 
-from covet import Body, Covet, Request, request
+from covet import Body, Covet, Form, Request, Response, request
 from covet.datastructures import UploadFile
+from covet.exceptions import ParseError
 from covet.testing import TestClient
 
 # Plain, behind a no-op before_request hook and behind a no-op middleware (tests/conftest.py).
@@ -344,6 +345,56 @@ def test_state_made_from_a_mapping_copies_it() -> None:
     state.extra = 1
     assert (state.pool, initial, repr(state)) == ("p", {"pool": "p"}, "State({'pool': 'p', 'extra': 1})")
     assert list(State()) == []
+
+
+@pytest.mark.parametrize("path", ["/form-param", "/request-form", "/json"])
+def test_oversized_content_type_is_a_400_on_every_body_kind(path: str) -> None:
+    # 9 kB of Content-Type (servers accept 16 kB of headers): the parser's limit is 8 kB, and
+    # its refusal is the client's 400 whichever way the route reads its body.
+    app = Covet()
+
+    @app.post("/form-param")
+    async def form_param(name: Annotated[str, Form()] = "") -> dict[str, str]:
+        return {"name": name}
+
+    @app.post("/request-form")
+    async def request_form(request: Request) -> dict[str, int]:
+        return {"fields": len(await request.form())}
+
+    @app.post("/json")
+    async def json_body(payload: dict[str, Any]) -> dict[str, Any]:
+        return payload
+
+    long_type = "multipart/form-data; boundary=" + "b" * 9000
+    response = TestClient(app).post(path, content=b"x", headers={"content-type": long_type})
+    assert response.status_code == 400, response.text
+    assert "longer than 8192" in response.json()["detail"]
+
+
+def test_parse_error_nothing_handled_is_a_400_not_a_500() -> None:
+    # The whole kind behind the case above: a parser's refusal that reaches the app's error
+    # handling unconverted is still the client's input refused.
+    app = Covet()
+
+    @app.get("/parse")
+    async def parse() -> dict[str, str]:
+        raise ParseError("Cookie header has too many pairs.")
+
+    @app.get("/handled")
+    async def handled() -> dict[str, str]:
+        raise ParseError("mine")
+
+    @app.errorhandler(ValueError)
+    async def value_error(exc: ValueError) -> Response:
+        return Response(f"handled: {exc}", status_code=418)
+
+    client = TestClient(app)
+    # A handler registered for the error (here its base class) still gets it first.
+    assert (client.get("/handled").status_code, client.get("/handled").text) == (418, "handled: mine")
+    plain = Covet()
+    plain.get("/parse")(parse)
+    response = TestClient(plain).get("/parse")
+    assert (response.status_code, response.json()) == (400, {"detail": "Cookie header has too many pairs."})
 
 # --- laziness -----------------------------------------------------------------------------------
 

@@ -226,7 +226,7 @@ class _CompressingSend:
                 self.passthrough = True
                 await self.send(message)
                 return
-            if length is not None and length.isdigit() and int(length) < self.middleware.minimum_size:
+            if length is not None and length.isdigit() and len(length) <= 18 and int(length) < self.middleware.minimum_size:
                 self.passthrough = True
                 await self.send(message)
                 return

@@ -7,7 +7,9 @@ services: a database outage must not restart every replica. Readiness runs the d
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -61,22 +63,84 @@ def _name_of(check: Any) -> str:
     return str(name)
 
 
-async def _run(check: Check) -> Any:
-    if is_async_callable(check):
-        return await check()
-    # Sync checks run in a worker thread; on timeout the request stops waiting for it.
-    result = await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+class _ThreadedCheck:
+    """A sync check, run in a worker thread, never more than one run at a time.
+
+    A check that hangs (a ping on a dead connection without a socket timeout) outlives the request
+    that stopped waiting for it: a thread cannot be stopped. Starting another one per request would
+    add a thread per probe without bound (``/readyz`` needs no credentials), so a request that
+    finds a run still going waits, within its own timeout, for that run's outcome instead.
+    """
+
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.lock = threading.Lock()
+        self.running = False
+        self.outcome: tuple[bool, Any] = (True, None)
+
+    async def __call__(self) -> Any:
+        with self.lock:
+            joining = self.running
+            self.running = True
+        if joining:
+            while self.running:
+                await anyio.sleep(_POLL)
+            ok, value = self.outcome
+        else:
+            ok, value = await anyio.to_thread.run_sync(self._work, abandon_on_cancel=True)
+        if not ok:
+            raise value
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    def _work(self) -> tuple[bool, Any]:
+        outcome: tuple[bool, Any] = (False, RuntimeError("the check stopped its thread"))
+        try:
+            outcome = (True, self.check())
+        except Exception as exc:
+            outcome = (False, exc)
+        finally:
+            self.outcome = outcome  # before running goes False: a waiting request reads it then
+            with self.lock:
+                self.running = False
+        return outcome
+
+
+#: Seconds between looks at a sync check's run that another request started.
+_POLL = 0.01
+
+
+def _runnable(checks: list[tuple[str, Check]]) -> list[tuple[str, Check]]:
+    return [(name, check if is_async_callable(check) else _ThreadedCheck(check)) for name, check in checks]
+
+
+def _cancelled_from_outside() -> bool:
+    """Whether this task is being cancelled (a disconnect, a shutdown), as opposed to a check that
+    raised ``CancelledError`` itself (a driver's own future cancelled), which is a failed check."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # not asyncio (trio): its Cancelled comes from a real cancellation only
+        return True
+    return task is None or task.cancelling() > 0
+
+
+def _describe(exc: BaseException, debug: bool) -> str:
+    error = type(exc).__qualname__
+    if not debug:
+        return error
+    try:
+        return f"{error}: {exc}"
+    except Exception:  # an exception whose __str__ raises
+        return f"{error}: <message could not be read>"
 
 
 class HealthChecks:
     """The two endpoints: each runs its checks concurrently, each check under ``timeout`` seconds."""
 
     def __init__(self, live: list[tuple[str, Check]], ready: list[tuple[str, Check]], timeout: float, debug: Callable[[], bool]) -> None:
-        self.live = live
-        self.ready = ready
+        self.live = _runnable(live)
+        self.ready = _runnable(ready)
         self.timeout = timeout
         self.debug = debug
 
@@ -91,13 +155,16 @@ class HealthChecks:
             outcome: dict[str, Any] = {"status": "ok"}
             try:
                 with anyio.fail_after(self.timeout):
-                    if await _run(check) is False:
+                    if await check() is False:
                         outcome = {"status": "fail", "error": "returned False"}
             except TimeoutError:
                 outcome = {"status": "fail", "error": f"timed out after {self.timeout:g} s"}
             except Exception as exc:
-                error = type(exc).__qualname__
-                outcome = {"status": "fail", "error": f"{error}: {exc}" if self.debug() else error}
+                outcome = {"status": "fail", "error": _describe(exc, self.debug())}
+            except anyio.get_cancelled_exc_class() as exc:
+                if _cancelled_from_outside():
+                    raise
+                outcome = {"status": "fail", "error": _describe(exc, self.debug())}
             outcome["duration_ms"] = round((time.perf_counter() - start) * 1000, 3)
             results[name] = outcome
 

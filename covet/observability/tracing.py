@@ -148,4 +148,5 @@ def _host_and_port(value: str) -> tuple[str, int | None]:
         port = rest[1:] if rest.startswith(":") else ""
     else:
         host, _, port = value.partition(":")
-    return host, int(port) if port.isdigit() and len(port) <= 5 else None
+    # ASCII digits only: str.isdigit() also says yes to '²', which int() refuses.
+    return host, int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from covet import Blueprint, Covet, Request
-from covet.middleware import GZipMiddleware, buffer_body
+from covet.middleware import BodyTooLarge, GZipMiddleware, buffer_body
 from covet.testing import TestClient
 from covet.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -148,3 +148,16 @@ def test_app_middleware_accepts_class_or_pair() -> None:
     app = Covet(middleware=[Tag, (Tag, {"name": "second"})])
     app.get("/")(lambda: {})
     assert TestClient(app).get("/").headers.get_list("x-trail") == ["second@-", "tag@-"]
+
+
+def test_buffer_body_with_a_content_length_of_thousands_of_digits_is_refused_not_a_500() -> None:
+    # int() refuses more than 4300 digits (CPython's limit): the length is bounded before it.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await buffer_body(scope, receive, 1000)
+        except BodyTooLarge:
+            await send({"type": "http.response.start", "status": 413, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    response = TestClient(app).post("/", content=b"x", headers={"content-length": "9" * 5000})
+    assert response.status_code == 413

@@ -156,3 +156,83 @@ def test_misuse_is_refused_at_setup() -> None:
         app.add_health_checks(ready=[lambda: 1, lambda: 2])
     with pytest.raises(ValueError, match="seconds"):
         app.add_health_checks(timeout=0)
+
+
+def test_probe_flood_on_a_hung_sync_check_holds_one_thread() -> None:
+    # A sync ping stuck on a dead connection cannot be stopped: each probe starting a thread of
+    # its own would grow the process without bound. Later probes wait for the run in progress.
+    import threading
+
+    release = threading.Event()
+    runs = []
+
+    def database() -> None:
+        runs.append(1)
+        release.wait(30)
+
+    app = Covet()
+    app.add_health_checks(ready={"database": database}, timeout=0.05)
+    with TestClient(app) as client:
+        before = threading.active_count()
+        for _ in range(100):
+            response = client.get("/readyz")
+            assert response.status_code == 503
+            assert response.json()["checks"]["database"]["error"] == "timed out after 0.05 s"
+        assert threading.active_count() <= before + 1
+        assert len(runs) == 1
+        release.set()
+        # Once the hung run ends, the next probe runs the check again.
+        deadline = time.monotonic() + 5
+        while len(runs) < 2 and time.monotonic() < deadline:
+            assert client.get("/readyz").status_code == 200 or time.sleep(0.05) is None
+        assert len(runs) == 2
+
+
+def test_concurrent_probes_share_one_run_of_a_sync_check() -> None:
+    import threading
+
+    calls = []
+    gate = threading.Event()
+
+    def cache() -> bool:
+        calls.append(1)
+        gate.wait(5)
+        return True
+
+    app = Covet()
+    app.add_health_checks(ready={"cache": cache}, timeout=5)
+
+    async def two_probes() -> list[int]:
+        from covet.testing import AsyncTestClient
+
+        async with AsyncTestClient(app) as client:
+            first = asyncio.ensure_future(client.get("/readyz"))
+            second = asyncio.ensure_future(client.get("/readyz"))
+            await asyncio.sleep(0.2)
+            gate.set()
+            return [(await first).status_code, (await second).status_code]
+
+    assert asyncio.run(two_probes()) == [200, 200]
+    assert len(calls) == 1
+
+
+def test_check_raising_cancelled_error_itself_is_a_failed_check_not_a_500() -> None:
+    # A driver's own future cancelled inside the check: no cancellation of the request.
+    async def cache() -> None:
+        raise asyncio.CancelledError()
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no text")
+
+    async def queue() -> None:
+        raise Unprintable()
+
+    app = Covet(debug=True)
+    app.add_health_checks(ready={"cache": cache, "queue": queue})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["cache"]["status"] == "fail" and checks["cache"]["error"].startswith("CancelledError")
+    assert checks["queue"]["error"].endswith("Unprintable: <message could not be read>")

@@ -145,3 +145,13 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "opentelemetry.trace", None)
     with pytest.raises(ImportError, match=r"covet\[otel\]"):
         TracingMiddleware(Covet())
+
+
+@pytest.mark.parametrize("host", ["example.com:\xb2", "example.com:\u0663\u0660", "[::1]:\xb9", "example.com:99999999"])
+def test_host_with_a_non_ascii_port_digit_is_traced_not_a_500(exporter: InMemorySpanExporter, host: str) -> None:
+    # str.isdigit() says yes to '²' and Arabic-Indic digits, which int() refuses.
+    with TestClient(make_app(exporter)) as client:
+        response = client.get("/items/1", headers={"host": host.encode("utf-8")})
+    assert response.status_code == 200
+    [server] = [span for span in exporter.get_finished_spans() if span.kind is SpanKind.SERVER]
+    assert "server.port" not in server.attributes
