@@ -18,6 +18,7 @@ import reprlib
 import sys
 import sysconfig
 import traceback
+from collections.abc import Mapping
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -30,8 +31,31 @@ MASK = "********"
 
 _WORDS = r"pass|pwd|token|secret|key|auth|cookie|session|csrf|credential|signature|private"
 _SECRET = re.compile(_WORDS, re.I)
-# "name=value" inside text (a query string, a Cookie header, a DSN's options) with a secret name.
-_INLINE = re.compile(rf"([\w.-]*(?:{_WORDS})[\w.-]*=)([^&;,\s'\"]+)", re.I)
+_NAME = rf"[\w.-]*(?:{_WORDS})[\w.-]*"
+_QUOTED = r"""(?:'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")"""
+# Secret-named values inside text, in the shapes reprs and requests write them (each keeps its
+# name and separator and loses the value; a value already masked is left alone):
+_IN_TEXT = [
+    # 'password': 'x' (a dict's repr), "password":"x" (JSON, in a str or bytes), ('authorization', 'x')
+    re.compile(rf"""(['"]{_NAME}['"]\s*[:,]\s*b?){_QUOTED}""", re.I),
+    # password='x' (a dataclass, msgspec.Struct or namedtuple repr; keyword arguments)
+    re.compile(rf"(\b{_NAME}=b?){_QUOTED}", re.I),
+    # 'password': 12345 (a value that is not a string)
+    re.compile(rf"""(['"]{_NAME}['"]\s*:\s*)(?!\*{{8}})([^\s,}}\]'"][^,}}\]]*)""", re.I),
+    # password=x in a query string, a Cookie header, a DSN's options
+    re.compile(rf"""(\b{_NAME}=)(?!\*{{8}})([^&;,\s'"()\[\]{{}}]+)""", re.I),
+    # the password of a URL: postgres://user:password@host/db, whatever variable holds it
+    re.compile(r"""(\b[a-z][a-z0-9+.-]*://[^:/@\s'"]*:)(?!\*{8})[^@\s'"/]+(?=@)""", re.I),
+    # an Authorization value: Bearer / Basic / Token credentials, whatever holds them
+    re.compile(r"(\b(?:Bearer|Basic|Token|Digest)\s+)([A-Za-z0-9._~+/=-]{8,})", re.I),
+]
+
+
+def _mask_text(text: str) -> str:
+    """``text`` with every secret-named value in it replaced by :data:`MASK`."""
+    for pattern in _IN_TEXT:
+        text = pattern.sub(rf"\g<1>{MASK}", text)
+    return text
 _CONTEXT = 5  # source lines shown either side of the failing line
 _MAX_FRAMES = 100  # a deep recursion shows its first and last frames
 _MAX_LOCALS = 100
@@ -61,19 +85,22 @@ def is_secret_key(key: object) -> bool:
 def _safe_repr(value: Any, depth: int = 0) -> str:
     """``repr`` bounded in size, with dict entries under secret-looking keys masked."""
     try:
-        if isinstance(value, dict) and depth < 3:
+        if isinstance(value, Mapping) and depth < 3:
+            # Any mapping (covet's Headers, a MultiDict), not only dicts: entries under secret keys masked.
             items = list(value.items())[:20]
             shown = ", ".join(
                 f"{_safe_repr(k, depth + 1)}: {MASK if is_secret_key(k) else _safe_repr(v, depth + 1)}" for k, v in items
             )
-            return "{" + shown + (", ..." if len(value) > 20 else "") + "}"
+            shown = "{" + shown + (", ..." if len(value) > 20 else "") + "}"
+            return shown if isinstance(value, dict) else f"{type(value).__name__}({shown})"
         if isinstance(value, tuple) and len(value) == 2 and is_secret_key(value[0]):
             # A (name, value) pair: a header in a scope, a dict item.
             return f"({_safe_repr(value[0], depth + 1)}, {MASK})"
         if isinstance(value, (list, tuple)) and depth < 3:
             inner = ", ".join(_safe_repr(v, depth + 1) for v in value[:20]) + (", ..." if len(value) > 20 else "")
             return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
-        return _INLINE.sub(rf"\1{MASK}", _repr.repr(value))
+        # Deeper levels, objects' reprs, str and bytes: masked in the text.
+        return _mask_text(_repr.repr(value))
     except Exception as exc:  # a broken __repr__ must not break the error page
         return f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
 
@@ -138,10 +165,10 @@ def _request_rows(scope: Scope) -> list[tuple[str, str]]:
     query = scope.get("query_string", b"").decode("latin-1")
     for part in filter(None, query.split("&")):
         name, _, value = part.partition("=")
-        rows.append((f"query {name}", MASK if is_secret_key(name) else value))
+        rows.append((f"query {name}", MASK if is_secret_key(name) else _mask_text(value)))
     for key, value in scope.get("headers", ()):
         name = key.decode("latin-1")
-        rows.append((f"header {name}", MASK if is_secret_key(name) else value.decode("latin-1")))
+        rows.append((f"header {name}", MASK if is_secret_key(name) else _mask_text(value.decode("latin-1"))))
     return rows
 
 

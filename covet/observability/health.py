@@ -122,7 +122,8 @@ def _cancelled_from_outside() -> bool:
         task = asyncio.current_task()
     except RuntimeError:  # not asyncio (trio): its Cancelled comes from a real cancellation only
         return True
-    return task is None or task.cancelling() > 0
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+; before, assume a real one
+    return task is None or cancelling is None or cancelling() > 0
 
 
 def _describe(exc: BaseException, debug: bool) -> str:

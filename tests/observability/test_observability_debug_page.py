@@ -3,12 +3,14 @@ with debug=False. Rendered in headless Chromium (Debian's, driven by Playwright)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 
 from covet import Covet, Request
@@ -18,6 +20,7 @@ from covet.testing import TestClient
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Secrets arrive with the request (never in the source, which the page shows as it is).
 SECRETS = ["hunter2", "abc.def", "cookie-xyz", "k9k9"]
+SEED = "".join(["se", "ed"])
 
 
 def make_app(debug: bool = True) -> Covet:
@@ -84,6 +87,50 @@ def test_secret_looking_keys(key: object) -> None:
 def test_ordinary_keys(key: object) -> None:
     assert not is_secret_key(key)
 
+
+class Login(msgspec.Struct):
+    username: str
+    password: str
+
+
+@dataclasses.dataclass
+class Settings:
+    database_url: str
+    secret_key: str
+
+
+def test_secrets_in_objects_mappings_bytes_and_urls_are_masked_on_the_page() -> None:
+    # The shapes a secret hides in beyond a dict's own keys: a Struct's or dataclass's repr, the
+    # Headers mapping, the raw JSON body, a dict nested deeper than the walk, a URL's password,
+    # and a header value carrying a token under an ordinary name. The secrets are made at run time:
+    # the page shows this test's source too.
+    app = Covet(debug=True)
+
+    @app.post("/login")
+    async def login(data: Login, request: Request) -> dict:
+        secret = request.headers["x-seed"]
+        settings = Settings(f"postgres://app:{secret}-dsn@db/app", f"{secret}-settings")  # noqa: F841
+        headers = request.headers  # noqa: F841
+        raw = await request.body()  # noqa: F841
+        config = {"db": {"primary": {"options": {"password": f"{secret}-nested", "pool": 5}}}}  # noqa: F841
+        raise RuntimeError("user store unreachable")
+
+    response = TestClient(app, raise_server_exceptions=False).post(
+        "/login",
+        json={"username": "ann", "password": f"{SEED}-body"},
+        headers={
+            "accept": "text/html",
+            "authorization": f"Bearer {SEED}-bearer",
+            "referer": f"https://shop.example/reset?token={SEED}-referer&step=2",
+            "x-seed": SEED,
+        },
+    )
+    assert response.status_code == 500
+    page = response.text
+    for kind in ["body", "bearer", "settings", "dsn", "nested", "referer"]:
+        assert f"{SEED}-{kind}" not in page, kind
+    # What is not secret stays readable.
+    assert "ann" in page and "pool" in page and "step=2" in page and "postgres://app:" in page
 
 def test_broken_repr_does_not_break_the_page() -> None:
     class Hostile:
