@@ -539,14 +539,20 @@ class Covet(Scaffold):
             from .observability.server_timing import ServerTiming
 
             app = ServerTiming(app)  # Server-Timing headers (debug only: a production app has no layer)
-        for cls, options in reversed(self.user_middleware):
+        # Where a 500 is rendered: outside every middleware that could answer or fail, and inside
+        # the observers (covet.observability's middleware) added first: they never answer and
+        # pass exceptions on, so they see the 500 that is sent (status, size, X-Request-ID) as
+        # they see any response. Behind observers alone, _serve renders it itself.
+        observers = 0
+        while observers < len(self.user_middleware) and getattr(self.user_middleware[observers][0], "observer", False):
+            observers += 1
+        for cls, options in reversed(self.user_middleware[observers:]):
             app = cls(app, **options)
-        # Where a 500 is rendered: here in _serve when nothing outside it could answer instead,
-        # else outermost. Observers (covet.observability's middleware) never answer and pass
-        # exceptions on, so behind them alone _serve renders it and they see the 500 it sends.
-        self._renders_errors = all(getattr(cls, "observer", False) for cls, _ in self.user_middleware)
+        self._renders_errors = observers == len(self.user_middleware)
         if not self._renders_errors:
             app = _ServerErrors(app, self)
+        for cls, options in reversed(self.user_middleware[:observers]):
+            app = cls(app, **options)
         # Observers outermost: call the function written for their stages (covet.observability's
         # layer) directly, without the async __call__ servers need: one coroutine fewer.
         entry = getattr(app, "entry", None) if getattr(app, "observer", False) else None
@@ -624,7 +630,8 @@ class Covet(Scaffold):
 
 
 class _ServerErrors:
-    """Outermost layer when user middleware exists: turns an escaped exception into a 500."""
+    """Turns an exception escaping the middleware into a 500: the outermost layer but for the
+    observers added first (see Covet._freeze)."""
 
     def __init__(self, app: ASGIApp, covet: Covet) -> None:
         self.app = app
@@ -645,7 +652,10 @@ class _ServerErrors:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
             if not started:
-                await server_error_response(scope, exc, self.covet.debug)(scope, receive, send)
+                response = server_error_response(scope, exc, self.covet.debug)
+                # Headers the observers inside would have added (X-Request-ID), had they seen it.
+                response.raw_headers.extend(scope.get("covet.error_headers", ()))
+                await response(scope, receive, send)
             raise
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .._parsing import find_header
 from ..extraction import generated_function
 from ..types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,7 +30,8 @@ class Exchange:
     """What the layer saw of one request's response, for the stages' ``end``.
 
     ``status`` is 0 until the response starts (an exception before that is a 500 to the client);
-    ``end`` is 0.0 until the last body message is sent; ``headers`` are added to the response.
+    ``end`` is 0.0 until the last body message is sent; ``headers`` are added to the response
+    (each unless the app's response has that header already).
     Attributes are set by the layer directly (no ``__init__`` call: one Python call fewer per request).
     """
 
@@ -59,7 +61,9 @@ class Exchange:
             self.status = message["status"]
             extra = self.headers
             if extra:
-                message["headers"] = [*message.get("headers", ()), *extra]
+                # Added unless the app sent the header itself: a response never carries two ids.
+                sent = message.get("headers", ())
+                message["headers"] = [*sent, *(pair for pair in extra if find_header(sent, pair[0]) is None)]
         return self.send(message)
 
     @property
@@ -148,6 +152,11 @@ def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Recei
             "    exchange.send = send",
             "    try:",
             "        await APP(scope, receive, exchange.observed_send)",
+            "    except BaseException:",
+            "        if not exchange.status and exchange.headers:",
+            "            # The 500 will be made outside this layer (covet.app._ServerErrors): with these headers.",
+            "            scope['covet.error_headers'] = exchange.headers",
+            "        raise",
             "    finally:",
             "        if not exchange.end:  # no complete response: the request ends now",
             "            exchange.end = PERF()",

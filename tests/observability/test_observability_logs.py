@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from covet import BackgroundTasks, Covet, Request
+from covet import BackgroundTasks, Covet, Request, Response
 from covet.observability import (
     UNMATCHED,
     AccessLogMiddleware,
@@ -380,3 +380,50 @@ def test_observer_subclass_with_its_own_call_is_still_called_when_outermost() ->
         response = client.get("/health")
     assert response.status_code == 200 and "x-request-id" not in response.headers
     assert "http" in seen
+
+
+@pytest.mark.parametrize("observers_outermost", [True, False])
+def test_500_behind_other_middleware_still_carries_the_request_id(access_log: Records, observers_outermost: bool) -> None:
+    # With a middleware that could answer (GZip, CORS) the 500 is rendered outside it; the id the
+    # client quotes to support must still be on it, whichever order the middleware were added in.
+    from covet.middleware import GZipMiddleware
+
+    app = Covet()
+
+    @app.get("/boom")
+    async def boom() -> dict:
+        raise RuntimeError("kaput")
+
+    if observers_outermost:
+        app.add_middleware(GZipMiddleware)
+        app.add_middleware(AccessLogMiddleware)
+        app.add_middleware(RequestIdMiddleware)
+    else:
+        app.add_middleware(AccessLogMiddleware)
+        app.add_middleware(RequestIdMiddleware)
+        app.add_middleware(GZipMiddleware)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom", headers={"x-request-id": "quote-me"})
+    assert response.status_code == 500
+    assert response.headers.get_list("x-request-id") == ["quote-me"]
+    [record] = access_log.records
+    assert (record.status, record.request_id) == (500, "quote-me")
+    if observers_outermost:  # they saw the 500 itself go out
+        assert record.bytes == len(response.content)
+
+
+def test_handler_setting_its_own_request_id_header_is_not_given_a_second() -> None:
+    app = Covet()
+
+    @app.get("/own")
+    async def own() -> Response:
+        return Response(b"", headers={"x-request-id": "chosen-by-handler"})
+
+    @app.get("/plain")
+    async def plain() -> dict:
+        return {}
+
+    app.add_middleware(RequestIdMiddleware)
+    with TestClient(app) as client:
+        assert client.get("/own").headers.get_list("x-request-id") == ["chosen-by-handler"]
+        assert len(client.get("/plain").headers.get_list("x-request-id")) == 1
