@@ -475,6 +475,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"{args.host} is not a loopback address. Serve debug mode on 127.0.0.1 (the default), or add "
             "--force-debug if this network is yours alone."
         )
+    # The metrics directory is set before the app is imported: prometheus_client picks its
+    # multiprocess mode when first imported, and servers that fork (granian) keep the parent's.
+    with metrics_directory(args.workers):
+        return _serve_target(args, target, reload)
+
+
+def _serve_target(args: argparse.Namespace, target: str, reload: bool) -> int:
     # Fail on a missing server before importing the app.
     _import_server(args.server)
     try:
@@ -497,8 +504,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
-        with metrics_directory(args.workers):
-            return _SERVE[args.server](args, import_string)
+        return _SERVE[args.server](args, import_string)
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             # Taken between covet's check and the server's bind.

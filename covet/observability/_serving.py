@@ -25,12 +25,10 @@ def with_access_log(app: Any, format: str) -> Any:
     """``app`` wrapped in :class:`AccessLogMiddleware` printing to stdout, unless it logs already.
 
     Wrapped from outside, so requests refused before routing (bad framing) are logged too; the
-    user's app object is not changed. When logging is already configured (the root logger has
-    handlers), the lines go there; else to a handler of their own on stdout.
+    user's app object is not changed. An app that adds the middleware itself keeps it (and its
+    format), and its lines are printed all the same. When logging is already configured (the
+    root logger has handlers), the lines go there; else to a handler of their own on stdout.
     """
-    middleware = getattr(app, "user_middleware", ())
-    if any(cls is AccessLogMiddleware for cls, _ in middleware):
-        return app
     logger = logging.getLogger(ACCESS_LOGGER)
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
@@ -39,6 +37,9 @@ def with_access_log(app: Any, format: str) -> Any:
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
+    middleware = getattr(app, "user_middleware", ())
+    if any(cls is AccessLogMiddleware for cls, _ in middleware):
+        return app
     return AccessLogMiddleware(app, format=format)
 
 

@@ -83,6 +83,22 @@ def test_run_logs_one_access_line_per_request(tmp_path: Path, format: str) -> No
     assert "passwd" not in out + err
 
 
+
+def test_run_prints_the_lines_of_an_app_that_adds_the_access_log_itself(tmp_path: Path) -> None:
+    # covet run keeps the app's own AccessLogMiddleware (and its format) instead of adding one,
+    # and must still print its lines: the server's own access log is off.
+    app = APP + "\nfrom covet.observability import AccessLogMiddleware\napp.add_middleware(AccessLogMiddleware, format='combined')\n"
+    (tmp_path / "shop.py").write_text(app)
+    port = free_port()
+    process = serve(["shop.py", "--access-log-format", "json"], tmp_path, port)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/items/5", timeout=10).status_code == 200
+    finally:
+        out, err = stop(process)
+    lines = [line for line in out.splitlines() if "/items/" in line]
+    assert len(lines) == 1, out + err
+    assert '"GET /items/<int:item_id> HTTP/1.1" 200' in lines[0]
+
 def test_run_no_access_log(tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text(APP)
     port = free_port()

@@ -180,12 +180,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_two_workers_report_the_sum_of_both(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["hypercorn", "granian"])
+def test_two_workers_report_the_sum_of_both(tmp_path: Path, server: str) -> None:
+    # granian forks its workers from the process that imported the app (and prometheus_client).
+    pytest.importorskip(server)
     (tmp_path / "shop.py").write_text(WORKER_APP)
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    argv = ["shop.py", "--port", str(port), "--workers", "2", "--no-access-log", "--server", server]
     process = start_server(
-        [sys.executable, "-m", "covet", "run", "shop.py", "--port", str(port), "--workers", "2", "--no-access-log"],
+        [sys.executable, "-m", "covet", "run", *argv],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
