@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
+import anyio.from_thread
 import anyio.to_thread
 
 if TYPE_CHECKING:
@@ -170,7 +171,19 @@ class AppTasks:
             )
         if not callable(func) or inspect.iscoroutine(func):
             raise TypeError(f"app.spawn() takes a function and its arguments (app.spawn(fn, x)), got {func!r}.")
-        self._group.start_soon(self._run, BackgroundTask(func, *args), name=_describe(func))
+        group, task = self._group, BackgroundTask(func, *args)
+        if _on_event_loop():
+            group.start_soon(self._run, task, name=_describe(func))
+            return
+        # A plain ``def`` handler, hook or startup function runs in a worker thread: the task is
+        # started on the event loop that thread belongs to.
+        try:
+            anyio.from_thread.run_sync(functools.partial(group.start_soon, self._run, task, name=_describe(func)))
+        except RuntimeError:
+            raise RuntimeError(
+                "app.spawn() was called from a thread covet did not start; call it from a handler, a hook, "
+                "a startup function or a lifespan (sync ones run in covet's worker threads and may call it)."
+            ) from None
 
     async def _run(self, task: BackgroundTask) -> None:
         with anyio.CancelScope() as scope:
@@ -213,3 +226,12 @@ class AppTasks:
         for scope in list(self._scopes):
             scope.cancel()
         await group.__aexit__(None, None, None)
+
+
+def _on_event_loop() -> bool:
+    """Whether the caller runs on an event loop (else: in a worker thread, or outside anything)."""
+    try:
+        anyio.get_current_task()
+    except RuntimeError:  # anyio's NoEventLoopError (older anyio: sniffio's AsyncLibraryNotFoundError)
+        return False
+    return True

@@ -192,6 +192,54 @@ def test_spawn_outside_the_lifespan_says_how_to_run_the_app() -> None:
         Covet(background_grace_period=-1)
 
 
+
+def test_spawn_from_sync_handlers_and_startup_functions() -> None:
+    # A Flask user's plain def handler and startup function run in worker threads: app.spawn()
+    # there starts the work on the app's event loop.
+    app = Covet()
+    done: list[str] = []
+    finished = threading.Event()
+
+    def work(name: str) -> None:
+        done.append(name)
+        if len(done) == 3:
+            finished.set()
+
+    async def async_work(name: str) -> None:
+        work(name)
+
+    @app.on_startup
+    def start() -> None:
+        app.spawn(work, "startup")
+
+    @app.post("/jobs")
+    def jobs() -> dict[str, bool]:
+        app.spawn(work, "sync handler")
+        app.spawn(async_work, "async from sync")
+        return {"queued": True}
+
+    with TestClient(app) as client:
+        assert client.post("/jobs").json() == {"queued": True}
+        assert finished.wait(5)
+    assert sorted(done) == ["async from sync", "startup", "sync handler"]
+
+
+def test_spawn_from_a_thread_covet_did_not_start_says_where_to_call_it() -> None:
+    app = Covet()
+    errors: list[BaseException] = []
+
+    def elsewhere() -> None:
+        try:
+            app.spawn(print)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    with TestClient(app):
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join(5)
+    assert len(errors) == 1 and "thread covet did not start" in str(errors[0])
+
 @pytest.mark.plain_only
 def test_spawn_refuses_a_coroutine_object() -> None:
     app = Covet()
