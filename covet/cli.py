@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import errno
 import importlib
 import importlib.util
@@ -440,9 +441,22 @@ def _serve_granian(args: argparse.Namespace, import_string: str) -> int:
         reload=args.reload,
         reload_paths=[Path(_watch_directory(args.target))] if args.reload else None,
         log_access=False,
+        log_dictconfig=_granian_logging(),
     )
     server.serve()
     return 0
+
+
+def _granian_logging() -> dict[str, Any]:
+    """granian's own logging configuration with its messages and tracebacks on stderr (its default
+    is stdout, where they would mix with the access log lines covet prints there)."""
+    from granian.log import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    for handler in config.get("handlers", {}).values():
+        if handler.get("stream") == "ext://sys.stdout":
+            handler["stream"] = "ext://sys.stderr"
+    return config
 
 
 _SERVE: dict[str, Callable[[argparse.Namespace, str], int]] = {

@@ -99,6 +99,25 @@ def test_run_prints_the_lines_of_an_app_that_adds_the_access_log_itself(tmp_path
     assert len(lines) == 1, out + err
     assert '"GET /items/<int:item_id> HTTP/1.1" 200' in lines[0]
 
+
+@pytest.mark.parametrize("server", ["hypercorn", "uvicorn", "granian"])
+def test_run_keeps_stdout_for_access_lines_and_errors_on_stderr(tmp_path: Path, server: str) -> None:
+    # A log shipper reading stdout as JSON lines must not meet a server banner or a traceback.
+    pytest.importorskip(server)
+    app = APP + "\n@app.get('/boom')\nasync def boom() -> dict:\n    raise RuntimeError('kaput')\n"
+    (tmp_path / "shop.py").write_text(app)
+    port = free_port()
+    process = serve(["shop.py", "--server", server, "--access-log-format", "json"], tmp_path, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            assert client.get("/items/5").status_code == 200
+            assert client.get("/boom").status_code == 500
+    finally:
+        out, err = stop(process)
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert [json.loads(line)["route"] for line in lines] == ["/items/<int:item_id>", "/boom"], out
+    assert "kaput" in err and "Traceback" in err
+
 def test_run_no_access_log(tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text(APP)
     port = free_port()
