@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .._parsing import find_header
 from ..extraction import generated_function
 from ..types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,8 +29,7 @@ class Exchange:
     """What the layer saw of one request's response, for the stages' ``end``.
 
     ``status`` is 0 until the response starts (an exception before that is a 500 to the client);
-    ``end`` is 0.0 until the last body message is sent; ``headers`` are added to the response
-    (each unless the app's response has that header already).
+    ``end`` is 0.0 until the last body message is sent; ``headers`` are added to the response.
     Attributes are set by the layer directly (no ``__init__`` call: one Python call fewer per request).
     """
 
@@ -61,9 +59,7 @@ class Exchange:
             self.status = message["status"]
             extra = self.headers
             if extra:
-                # Added unless the app sent the header itself: a response never carries two ids.
-                sent = message.get("headers", ())
-                message["headers"] = [*sent, *(pair for pair in extra if find_header(sent, pair[0]) is None)]
+                message["headers"] = [*message.get("headers", ()), *extra]
         return self.send(message)
 
     @property

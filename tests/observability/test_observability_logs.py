@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from covet import BackgroundTasks, Covet, Request, Response
+from covet import BackgroundTasks, Covet, Request
 from covet.observability import (
     UNMATCHED,
     AccessLogMiddleware,
@@ -411,19 +411,3 @@ def test_500_behind_other_middleware_still_carries_the_request_id(access_log: Re
     if observers_outermost:  # they saw the 500 itself go out
         assert record.bytes == len(response.content)
 
-
-def test_handler_setting_its_own_request_id_header_is_not_given_a_second() -> None:
-    app = Covet()
-
-    @app.get("/own")
-    async def own() -> Response:
-        return Response(b"", headers={"x-request-id": "chosen-by-handler"})
-
-    @app.get("/plain")
-    async def plain() -> dict:
-        return {}
-
-    app.add_middleware(RequestIdMiddleware)
-    with TestClient(app) as client:
-        assert client.get("/own").headers.get_list("x-request-id") == ["chosen-by-handler"]
-        assert len(client.get("/plain").headers.get_list("x-request-id")) == 1
