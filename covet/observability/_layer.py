@@ -112,6 +112,23 @@ class Stage:
         await self._observe(scope, receive, send)
 
 
+def _failed(scope: Scope, exchange: Exchange, exc: BaseException) -> None:
+    """An exception is leaving the layer: leave what the 500 and the server's log of it need.
+
+    A response not started yet becomes a 500 outside this layer (covet.app._ServerErrors, when other
+    middleware is there): it gets the headers the stages would have added (``X-Request-ID``). The
+    server logs the traceback after the request's context is gone, so the request id goes on the
+    exception as a note (PEP 678), which the traceback prints.
+    """
+    if not exchange.status and exchange.headers:
+        scope["covet.error_headers"] = exchange.headers
+    request_id = scope.get("request_id")
+    if request_id and isinstance(exc, Exception) and hasattr(exc, "add_note"):
+        note = f"request id: {request_id}"
+        if note not in getattr(exc, "__notes__", ()):
+            exc.add_note(note)
+
+
 def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """The layer's ASGI function for ``stages`` around ``app``, written out once.
 
@@ -120,7 +137,13 @@ def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Recei
     stages with a list of their tokens cost a fifth of the layer (bench/observability.py).
     ``inspect.getsource`` on the result shows the code.
     """
-    namespace: dict[str, Any] = {"APP": app, "NEW": _new_exchange, "Exchange": Exchange, "PERF": _perf_counter}
+    namespace: dict[str, Any] = {
+        "APP": app,
+        "NEW": _new_exchange,
+        "Exchange": Exchange,
+        "PERF": _perf_counter,
+        "FAILED": _failed,
+    }
     begins: list[str] = []
     ends: list[str] = []
     for index, stage in enumerate(stages):
@@ -148,10 +171,8 @@ def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Recei
             "    exchange.send = send",
             "    try:",
             "        await APP(scope, receive, exchange.observed_send)",
-            "    except BaseException:",
-            "        if not exchange.status and exchange.headers:",
-            "            # The 500 will be made outside this layer (covet.app._ServerErrors): with these headers.",
-            "            scope['covet.error_headers'] = exchange.headers",
+            "    except BaseException as exc:",
+            "        FAILED(scope, exchange, exc)",
             "        raise",
             "    finally:",
             "        if not exchange.end:  # no complete response: the request ends now",

@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import re
+import sys
+import traceback
 from typing import Any
 
 import pytest
@@ -411,3 +413,14 @@ def test_500_behind_other_middleware_still_carries_the_request_id(access_log: Re
     if observers_outermost:  # they saw the 500 itself go out
         assert record.bytes == len(response.content)
 
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes (PEP 678) are Python 3.11+")
+def test_unhandled_exception_carries_the_request_id_for_the_servers_traceback() -> None:
+    # The server logs the traceback after the request's context is gone: the id rides on the
+    # exception as a note, which every traceback printer shows.
+    with TestClient(make_app()) as client:
+        with pytest.raises(RuntimeError) as info:
+            client.get("/boom", headers={"x-request-id": "find-me"})
+    assert info.value.__notes__ == ["request id: find-me"]
+    assert "request id: find-me" in "".join(traceback.format_exception(info.value))
