@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -443,6 +444,24 @@ class Covet(Scaffold):
         return self.asyncapi_schema
 
     @property
+    def logger(self) -> logging.Logger:
+        """The app's logger, as Flask's ``app.logger``: ``logging.getLogger("covet.app")``.
+
+        Records made during a request carry its id with ``RequestIdMiddleware`` (covet's loggers get
+        ``RequestIdFilter``). At DEBUG level in debug mode unless given a level; and, when nothing
+        would print its records (no handler on it or above), one handler printing to stderr is
+        added the first time, as Flask does. Configure ``logging`` yourself to send it elsewhere.
+        """
+        logger = logging.getLogger(_APP_LOGGER)
+        if self.debug and logger.level == logging.NOTSET:
+            logger.setLevel(logging.DEBUG)
+        if not logger.hasHandlers():
+            handler = logging.StreamHandler()  # stderr
+            handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s"))
+            logger.addHandler(handler)
+        return logger
+
+    @property
     def routes(self) -> list[Route]:
         return list(self.router.routes)
 
@@ -627,6 +646,10 @@ class Covet(Scaffold):
         finally:
             await self.app_tasks.close()
             _app_var.reset(token)
+
+
+#: The logger ``app.logger`` returns (a ``covet.*`` name: RequestIdFilter is attached to those).
+_APP_LOGGER = "covet.app"
 
 
 class _ServerErrors:

@@ -123,3 +123,36 @@ def test_templates_see_g_as_flask_templates_do(tmp_path: Path) -> None:
     client = TestClient(app)
     assert client.get("/?user=ada").text == "hi ada"
     assert client.get("/").text == "log in"
+
+
+def test_app_logger_works_as_in_flask_and_carries_the_request_id() -> None:
+    import logging
+
+    from covet.observability import RequestIdMiddleware
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    app = Covet(debug=True)
+    logger = app.logger
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        assert logger is logging.getLogger("covet.app") and logger.isEnabledFor(logging.DEBUG)
+
+        @app.get("/")
+        async def index() -> dict[str, bool]:
+            app.logger.debug("serving %s", "index")
+            return {"ok": True}
+
+        app.add_middleware(RequestIdMiddleware)
+        with TestClient(app) as client:
+            client.get("/", headers={"x-request-id": "flask-habit"})
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(logging.NOTSET)
+    [record] = records
+    assert (record.getMessage(), record.request_id) == ("serving index", "flask-habit")

@@ -99,7 +99,7 @@ def attach_filter() -> None:
 
     A logger's filter only sees records logged on that very logger, so each covet logger gets it.
     """
-    names = ["covet", "covet.access", "covet.error"]
+    names = ["covet", "covet.access", "covet.app", "covet.error"]
     names += [name for name in list(logging.root.manager.loggerDict) if name.startswith("covet.")]
     for name in names:
         logger = logging.getLogger(name)
