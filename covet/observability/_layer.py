@@ -100,6 +100,14 @@ class Stage:
     def end(self, scope: Scope, exchange: Exchange, token: Any) -> None:
         """Called once the app has returned (or raised): the response is sent, or never will be."""
 
+    def connect(self, scope: Scope) -> Any:
+        """Called as a WebSocket connection arrives; the return value is handed to :meth:`disconnect`.
+        WebSocket connections pass through stages that keep this no-op."""
+        return None
+
+    def disconnect(self, scope: Scope, token: Any) -> None:
+        """Called once the app has returned from the WebSocket connection (or raised)."""
+
     def entry(self) -> ASGIApp:
         """What to call for a request: the code written for the stages (see :func:`_observer`), or
         this object when a subclass has its own ``__call__``. Covet calls it when the layer is its
@@ -156,10 +164,27 @@ def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Recei
             namespace[f"E{index}"] = stage.end
             token = f"t{index}" if type(stage).begin is not Stage.begin else "None"
             ends.append(f"        E{index}(scope, exchange, {token})")
+    connects: list[str] = []
+    disconnects: list[str] = []
+    for index, stage in enumerate(stages):
+        if type(stage).connect is not Stage.connect:
+            namespace[f"C{index}"], namespace[f"D{index}"] = stage.connect, stage.disconnect
+            connects.append(f"            c{index} = C{index}(scope)")
+            disconnects.insert(0, f"                D{index}(scope, c{index})")
+    websocket = [
+        "        if scope['type'] == 'websocket':",
+        *connects,
+        "            try:",
+        "                await APP(scope, receive, send)",
+        "            finally:",
+        *disconnects,
+        "            return",
+    ]
     source = "\n".join(
         [
             "async def observe(scope, receive, send):",
             "    if scope['type'] != 'http':",
+            *(websocket if connects else []),
             "        await APP(scope, receive, send)",
             "        return",
             "    exchange = NEW(Exchange)",

@@ -146,3 +146,13 @@ class RequestIdMiddleware(Stage):
 
     def end(self, scope: Scope, exchange: Exchange, token: contextvars.Token[str | None]) -> None:
         _reset_id(token)
+
+    def connect(self, scope: Scope) -> contextvars.Token[str | None]:
+        # A WebSocket connection gets an id for its whole life (websocket.id, logs), chosen as a
+        # request's is; not echoed: the handshake's answer is the app's own websocket.accept.
+        unsent = Exchange()
+        unsent.headers = []
+        return self.begin(scope, unsent)
+
+    def disconnect(self, scope: Scope, token: contextvars.Token[str | None]) -> None:
+        _reset_id(token)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from covet import BackgroundTasks, Covet, Request
+from covet import BackgroundTasks, Covet, Request, WebSocket
 from covet.observability import (
     UNMATCHED,
     AccessLogMiddleware,
@@ -424,3 +424,29 @@ def test_unhandled_exception_carries_the_request_id_for_the_servers_traceback() 
             client.get("/boom", headers={"x-request-id": "find-me"})
     assert info.value.__notes__ == ["request id: find-me"]
     assert "request id: find-me" in "".join(traceback.format_exception(info.value))
+
+
+def test_websocket_connections_get_a_request_id_for_their_whole_life(user_log: Records) -> None:
+    app = Covet()
+    log = logging.getLogger("tests.shop")
+
+    @app.websocket("/ws")
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        log.info("connected")
+        text = await websocket.receive_text()
+        await websocket.send_json({"id": websocket.id, "ctx": get_request_id(), "got": text})
+        await websocket.close()
+
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws", headers={"x-request-id": "ws-1"}) as ws:
+            ws.send_text("hi")
+            assert ws.receive_json() == {"id": "ws-1", "ctx": "ws-1", "got": "hi"}
+        with client.websocket_connect("/ws", headers={"x-request-id": "bad id"}) as ws:
+            ws.send_text("hi")
+            made = ws.receive_json()
+    assert HEX_ID.fullmatch(made["id"]) and made["ctx"] == made["id"]
+    assert [record.request_id for record in user_log.records] == ["ws-1", made["id"]]
+    assert get_request_id() is None
