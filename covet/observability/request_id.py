@@ -13,8 +13,10 @@ import logging
 import os
 import re
 from collections.abc import Callable
+from typing import Any
 
 from .._parsing import find_header
+from ..globals import _request_var
 from ..types import ASGIApp, Scope
 from ._layer import Exchange, Stage
 
@@ -24,7 +26,32 @@ __all__ = ["RequestIdFilter", "RequestIdMiddleware", "get_request_id", "is_valid
 #: abused with (no spaces, quotes, newlines or non-ASCII).
 _VALID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
-_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("covet.request_id", default=None)
+
+def _slot(var: contextvars.ContextVar[Any]) -> int:
+    """Where ``var`` sits in the first level of a context's hash tree (CPython's hamt: 5 bits of
+    the hash folded to 32 bits)."""
+    folded = hash(var) & 0xFFFFFFFF ^ (hash(var) >> 32) & 0xFFFFFFFF
+    return folded & 0x1F
+
+
+def _apart_from(other: contextvars.ContextVar[Any], name: str) -> contextvars.ContextVar[str | None]:
+    """A new ContextVar that does not share ``other``'s first-level slot.
+
+    A ContextVar's hash comes from its address. Two variables set in the same context whose hashes
+    agree in the first 5 bits make every ``set`` and ``reset`` build a nested node: measured, 1.9k
+    instructions more per observed request (about 8% of the observers' cost), in one process in 32,
+    depending on where the variables happened to be allocated. The request's own variable
+    (covet.globals) and this one are set on every observed request, so they are kept apart.
+    """
+    rejected = []  # kept alive while choosing, so that the next one gets another address
+    var: contextvars.ContextVar[str | None] = contextvars.ContextVar(name, default=None)
+    while _slot(var) == _slot(other):
+        rejected.append(var)
+        var = contextvars.ContextVar(name, default=None)
+    return var
+
+
+_request_id = _apart_from(_request_var, "covet.request_id")
 # Bound once (as covet.globals does for the request): CPython 3.11 makes a bound-method object
 # for every ``_request_id.set(...)`` call otherwise.
 _set_id = _request_id.set
