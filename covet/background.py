@@ -181,8 +181,9 @@ class AppTasks:
             anyio.from_thread.run_sync(functools.partial(group.start_soon, self._run, task, name=_describe(func)))
         except RuntimeError:
             raise RuntimeError(
-                "app.spawn() was called from a thread covet did not start; call it from a handler, a hook, "
-                "a startup function or a lifespan (sync ones run in covet's worker threads and may call it)."
+                "app.spawn() could not reach the app's event loop: call it while the app runs, from a "
+                "handler, a hook, a startup function or a lifespan (sync ones run in covet's worker "
+                "threads and may call it), not from a thread covet did not start."
             ) from None
 
     async def _run(self, task: BackgroundTask) -> None:

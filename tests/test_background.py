@@ -238,7 +238,7 @@ def test_spawn_from_a_thread_covet_did_not_start_says_where_to_call_it() -> None
         thread = threading.Thread(target=elsewhere)
         thread.start()
         thread.join(5)
-    assert len(errors) == 1 and "thread covet did not start" in str(errors[0])
+    assert len(errors) == 1 and "not from a thread covet did not start" in str(errors[0])
 
 @pytest.mark.plain_only
 def test_spawn_refuses_a_coroutine_object() -> None:

@@ -212,3 +212,27 @@ def test_quadratic_range_and_validators() -> None:
         return not_modified(scope, '"abc"', 0.0)
 
     assert_linear(check, lambda n: b'"x", ' * n)
+
+
+# -- the debug page's secret masking (covet.observability.debug_page) ------------------------------
+
+MASKED_TEXTS: dict[str, Callable[[int], str]] = {
+    "dotted-run": lambda n: "a." * (n // 2),
+    "secret-word-flood": lambda n: "pass-" * (n // 5),
+    "quoted-key-flood": lambda n: "'a': " * (n // 5),
+    "equals-flood": lambda n: "x=" * (n // 2),
+    "scheme-flood": lambda n: "a://" * (n // 4),
+    "long-credential": lambda n: "Bearer " + "a" * n,
+    "closing-brackets": lambda n: "password=" + ")" * n + "a",
+    "quote-run": lambda n: "'pass" * (n // 5),
+    "long-secret-name": lambda n: "pass" * (n // 4) + "=x",
+}
+
+
+@pytest.mark.parametrize("name", list(MASKED_TEXTS))
+def test_quadratic_debug_page_masking(name: str) -> None:
+    # The page masks secrets inside header and query values and reprs: a long value must not
+    # stall the event loop (regexes that search for the secret word inside a run backtrack).
+    from covet.observability.debug_page import _mask_text
+
+    assert_linear(_mask_text, MASKED_TEXTS[name], n=4_000)

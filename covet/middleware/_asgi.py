@@ -108,8 +108,10 @@ async def buffer_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes
         await app(scope, receive, send)
     """
     length = header(scope["headers"], b"content-length")
-    # Bounded before int(): CPython refuses to convert more than 4300 digits (a ValueError, a 500).
-    if length is not None and length.isdigit() and (len(length) > 18 or int(length) > limit):
+    # Bounded before int(), leading zeros (valid) aside: CPython refuses to convert more than 4300
+    # digits (a ValueError, a 500).
+    digits = length.lstrip(b"0") if length is not None and length.isdigit() else None
+    if digits is not None and (len(digits) > 18 or int(digits or b"0") > limit):
         raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
     chunks = bytearray()
     pending: list[Message] = []

@@ -226,7 +226,8 @@ class _CompressingSend:
                 self.passthrough = True
                 await self.send(message)
                 return
-            if length is not None and length.isdigit() and len(length) <= 18 and int(length) < self.middleware.minimum_size:
+            digits = length.lstrip(b"0") if length is not None and length.isdigit() else None
+            if digits is not None and len(digits) <= 18 and int(digits or b"0") < self.middleware.minimum_size:
                 self.passthrough = True
                 await self.send(message)
                 return

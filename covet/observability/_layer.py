@@ -70,6 +70,7 @@ class Exchange:
 
 
 _new_exchange = object.__new__
+_NOTE = "request id: "
 
 
 class Stage:
@@ -132,9 +133,13 @@ def _failed(scope: Scope, exchange: Exchange, exc: BaseException) -> None:
         scope["covet.error_headers"] = exchange.headers
     request_id = scope.get("request_id")
     if request_id and isinstance(exc, Exception) and hasattr(exc, "add_note"):
-        note = f"request id: {request_id}"
-        if note not in getattr(exc, "__notes__", ()):
-            exc.add_note(note)
+        note = f"{_NOTE}{request_id}"
+        notes = getattr(exc, "__notes__", None)
+        if isinstance(notes, list):
+            # One exception object raised again by later requests (a module-level instance, a
+            # failed future shared by waiters) names the latest request once, not every one.
+            notes[:] = [kept for kept in notes if not (isinstance(kept, str) and kept.startswith(_NOTE))]
+        exc.add_note(note)
 
 
 def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
@@ -164,27 +169,33 @@ def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Recei
             namespace[f"E{index}"] = stage.end
             token = f"t{index}" if type(stage).begin is not Stage.begin else "None"
             ends.append(f"        E{index}(scope, exchange, {token})")
-    connects: list[str] = []
-    disconnects: list[str] = []
+    # WebSocket connections: each stage with a connect or disconnect of its own, nested (outer
+    # first), so that a connect that raises still has the outer stages' disconnects run.
+    websocket = ["        if scope['type'] == 'websocket':"]
+    depth = 0
     for index, stage in enumerate(stages):
-        if type(stage).connect is not Stage.connect:
-            namespace[f"C{index}"], namespace[f"D{index}"] = stage.connect, stage.disconnect
-            connects.append(f"            c{index} = C{index}(scope)")
-            disconnects.insert(0, f"                D{index}(scope, c{index})")
-    websocket = [
-        "        if scope['type'] == 'websocket':",
-        *connects,
-        "            try:",
-        "                await APP(scope, receive, send)",
-        "            finally:",
-        *disconnects,
-        "            return",
-    ]
+        if type(stage).connect is Stage.connect and type(stage).disconnect is Stage.disconnect:
+            continue
+        namespace[f"C{index}"], namespace[f"D{index}"] = stage.connect, stage.disconnect
+        pad = "    " * depth
+        websocket += [f"{pad}            c{index} = C{index}(scope)", f"{pad}            try:"]
+        depth += 1
+    pad = "    " * depth
+    websocket += [f"{pad}            await APP(scope, receive, send)"]
+    for index in reversed(range(len(stages))):
+        stage = stages[index]
+        if type(stage).connect is Stage.connect and type(stage).disconnect is Stage.disconnect:
+            continue
+        depth -= 1
+        pad = "    " * depth
+        websocket += [f"{pad}            finally:", f"{pad}                D{index}(scope, c{index})"]
+    websocket += ["            return"]
+    has_websocket = len(websocket) > 3
     source = "\n".join(
         [
             "async def observe(scope, receive, send):",
             "    if scope['type'] != 'http':",
-            *(websocket if connects else []),
+            *(websocket if has_websocket else []),
             "        await APP(scope, receive, send)",
             "        return",
             "    exchange = NEW(Exchange)",

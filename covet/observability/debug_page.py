@@ -11,6 +11,7 @@ and its console is a remote shell).
 from __future__ import annotations
 
 import html
+import itertools
 import linecache
 import os
 import re
@@ -31,31 +32,44 @@ MASK = "********"
 
 _WORDS = r"pass|pwd|token|secret|key|auth|cookie|session|csrf|credential|signature|private"
 _SECRET = re.compile(_WORDS, re.I)
-_NAME = rf"[\w.-]*(?:{_WORDS})[\w.-]*"
+# A secret-looking name inside text: a whole run of name characters (never a part of one) that
+# contains one of the words. Anchored at the run's start and bounded, the look for the word is
+# linear in the text (an unanchored [\w.-]*word[\w.-]* backtracks quadratically over long runs).
+_NAME = rf"(?=[\w.-]{{0,200}}?(?:{_WORDS}))[\w.-]{{1,200}}"
 _QUOTED = r"""(?:'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")"""
-# Secret-named values inside text, in the shapes reprs and requests write them (each keeps its
-# name and separator and loses the value; a value already masked is left alone):
+_FRESH = r"(?!\*{8})"  # a value not masked by an earlier pattern
+# Values inside text, in the shapes reprs and requests write them; each keeps its name and
+# separator and loses the value.
 _IN_TEXT = [
     # 'password': 'x' (a dict's repr), "password":"x" (JSON, in a str or bytes), ('authorization', 'x')
-    re.compile(rf"""(['"]{_NAME}['"]\s*[:,]\s*b?){_QUOTED}""", re.I),
+    re.compile(rf"""(?P<keep>(['"]){_NAME}\2\s*[:,]\s*b?){_FRESH}{_QUOTED}""", re.I),
     # password='x' (a dataclass, msgspec.Struct or namedtuple repr; keyword arguments)
-    re.compile(rf"(\b{_NAME}=b?){_QUOTED}", re.I),
+    re.compile(rf"(?P<keep>(?<![\w.-]){_NAME}=b?){_FRESH}{_QUOTED}", re.I),
     # 'password': 12345 (a value that is not a string)
-    re.compile(rf"""(['"]{_NAME}['"]\s*:\s*)(?!\*{{8}})([^\s,}}\]'"][^,}}\]]*)""", re.I),
+    re.compile(rf"""(?P<keep>(['"]){_NAME}\2\s*:\s*){_FRESH}[^\s,}}\]'"][^,}}\]]*""", re.I),
     # password=x in a query string, a Cookie header, a DSN's options
-    re.compile(rf"""(\b{_NAME}=)(?!\*{{8}})([^&;,\s'"()\[\]{{}}]+)""", re.I),
+    re.compile(rf"""(?P<keep>(?<![\w.-]){_NAME}=){_FRESH}(?P<value>[^&;,\s'"]+)""", re.I),
     # the password of a URL: postgres://user:password@host/db, whatever variable holds it
-    re.compile(r"""(\b[a-z][a-z0-9+.-]*://[^:/@\s'"]*:)(?!\*{8})[^@\s'"/]+(?=@)""", re.I),
-    # an Authorization value: Bearer / Basic / Token credentials, whatever holds them
-    re.compile(r"(\b(?:Bearer|Basic|Token|Digest)\s+)([A-Za-z0-9._~+/=-]{8,})", re.I),
+    re.compile(r"""(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^:/@\s'"]{0,256}:)(?!\*{8})[^@\s'"/]{1,256}(?=@)"""),
+    # Authorization credentials (Bearer, Basic, Digest, Token) that look like one: a word with
+    # an upper-case letter, a digit or a symbol, so that "token provided" in prose stays
+    re.compile(r"(?P<keep>\b(?:[Bb]earer|[Bb]asic|[Dd]igest|[Tt]oken)\s+)(?=[\w~+/=.-]*[A-Z0-9~+/=.-])[\w~+/=.-]{8,}"),
 ]
 
 
+def _masked(match: re.Match[str]) -> str:
+    # Closing brackets at the end of an unquoted value close the repr around the pair: kept.
+    value = match.groupdict().get("value") or ""
+    return match["keep"] + MASK + value[len(value.rstrip(")]}")) :]
+
+
 def _mask_text(text: str) -> str:
-    """``text`` with every secret-named value in it replaced by :data:`MASK`."""
+    """``text`` with every secret-named value in it (and URL passwords and credentials) masked."""
     for pattern in _IN_TEXT:
-        text = pattern.sub(rf"\g<1>{MASK}", text)
+        text = pattern.sub(_masked, text)
     return text
+
+
 _CONTEXT = 5  # source lines shown either side of the failing line
 _MAX_FRAMES = 100  # a deep recursion shows its first and last frames
 _MAX_LOCALS = 100
@@ -87,7 +101,7 @@ def _safe_repr(value: Any, depth: int = 0) -> str:
     try:
         if isinstance(value, Mapping) and depth < 3:
             # Any mapping (covet's Headers, a MultiDict), not only dicts: entries under secret keys masked.
-            items = list(value.items())[:20]
+            items = list(itertools.islice(value.items(), 20))  # a lazy mapping is not read whole
             shown = ", ".join(
                 f"{_safe_repr(k, depth + 1)}: {MASK if is_secret_key(k) else _safe_repr(v, depth + 1)}" for k, v in items
             )
@@ -165,11 +179,15 @@ def _request_rows(scope: Scope) -> list[tuple[str, str]]:
     query = scope.get("query_string", b"").decode("latin-1")
     for part in filter(None, query.split("&")):
         name, _, value = part.partition("=")
-        rows.append((f"query {name}", MASK if is_secret_key(name) else _mask_text(value)))
+        rows.append((f"query {name}", MASK if is_secret_key(name) else _mask_text(_shortened(value))))
     for key, value in scope.get("headers", ()):
         name = key.decode("latin-1")
-        rows.append((f"header {name}", MASK if is_secret_key(name) else _mask_text(value.decode("latin-1"))))
+        rows.append((f"header {name}", MASK if is_secret_key(name) else _mask_text(_shortened(value.decode("latin-1")))))
     return rows
+
+
+def _shortened(value: str, limit: int = 2000) -> str:
+    return value if len(value) <= limit else value[:limit] + "..."
 
 
 def _route_rows(scope: Scope) -> list[tuple[str, str]]:

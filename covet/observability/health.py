@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 
 from ..params import is_async_callable
@@ -70,41 +71,64 @@ class _ThreadedCheck:
     that stopped waiting for it: a thread cannot be stopped. Starting another one per request would
     add a thread per probe without bound (``/readyz`` needs no credentials), so a request that
     finds a run still going waits, within its own timeout, for that run's outcome instead.
+
+    A run is the thread's whole work, an awaitable the check returns included (awaited on the
+    event loop from the thread), so the outcome shared with waiting requests is final. A run the
+    requesting probe gave up on before a thread took it (the thread pool busy past the timeout)
+    never starts, and is forgotten: the next probe starts a new one.
     """
 
     def __init__(self, check: Check) -> None:
         self.check = check
         self.lock = threading.Lock()
-        self.running = False
+        self.current: object | None = None  # the run in progress (a token), None when idle
+        self.started: object | None = None  # the last run a thread took up
         self.outcome: tuple[bool, Any] = (True, None)
 
     async def __call__(self) -> Any:
+        run = object()
         with self.lock:
-            joining = self.running
-            self.running = True
+            joining = self.current is not None
+            if not joining:
+                self.current = run
         if joining:
-            while self.running:
+            while self.current is not None:
                 await anyio.sleep(_POLL)
             ok, value = self.outcome
         else:
-            ok, value = await anyio.to_thread.run_sync(self._work, abandon_on_cancel=True)
+            try:
+                ok, value = await anyio.to_thread.run_sync(self._work, run, abandon_on_cancel=True)
+            except BaseException:
+                with self.lock:
+                    if self.started is not run and self.current is run:
+                        self.current = None  # no thread took it; none will (see _work)
+                raise
         if not ok:
             raise value
-        if inspect.isawaitable(value):
-            value = await value
         return value
 
-    def _work(self) -> tuple[bool, Any]:
+    def _work(self, run: object) -> tuple[bool, Any]:
+        with self.lock:
+            if self.current is not run:  # given up before it started
+                return (False, RuntimeError("the check's run was abandoned before it started"))
+            self.started = run
         outcome: tuple[bool, Any] = (False, RuntimeError("the check stopped its thread"))
         try:
-            outcome = (True, self.check())
+            value = self.check()
+            if inspect.isawaitable(value):
+                value = anyio.from_thread.run(_awaited, value)
+            outcome = (True, value)
         except Exception as exc:
             outcome = (False, exc)
         finally:
-            self.outcome = outcome  # before running goes False: a waiting request reads it then
+            self.outcome = outcome  # before the run ends: a waiting request reads it then
             with self.lock:
-                self.running = False
+                self.current = None
         return outcome
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 #: Seconds between looks at a sync check's run that another request started.

@@ -161,3 +161,14 @@ def test_buffer_body_with_a_content_length_of_thousands_of_digits_is_refused_not
 
     response = TestClient(app).post("/", content=b"x", headers={"content-length": "9" * 5000})
     assert response.status_code == 413
+
+
+def test_buffer_body_accepts_a_content_length_with_many_leading_zeros() -> None:
+    # "0000…01" is a valid Content-Length of 1 (RFC 9110 §8.6: 1*DIGIT), however many zeros lead.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body, _ = await buffer_body(scope, receive, 1000)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    response = TestClient(app).post("/", content=b"x", headers={"content-length": "0" * 5000 + "1"})
+    assert (response.status_code, response.content) == (200, b"x")

@@ -209,3 +209,28 @@ def test_debug_page_in_chromium(browser: Any) -> None:
         assert errors == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Login(username='ann', password='x1')", f"Login(username='ann', password={MASK})"),
+        ("Foo(a=Bar(password=1234))", f"Foo(a=Bar(password={MASK}))"),
+        ("password=(hunter2)", f"password={MASK})"),
+        ("https://x/?token={abc123}&a=1", f"https://x/?token={MASK}}}&a=1"),  # a closing bracket stays
+        ("{'a': {'b': {'api_key': 12345, 'z': 1}}}", f"{{'a': {{'b': {{'api_key': {MASK}, 'z': 1}}}}}}"),
+        ('{"user":"ann","password":"x1"}', f'{{"user":"ann","password":{MASK}}}'),
+        ("postgres://app:x1@db:5432/app", f"postgres://app:{MASK}@db:5432/app"),
+        ("Bearer eyJhbGciOiJIUzI1NiJ9.e30.x", f"Bearer {MASK}"),
+        ("Basic dXNlcjpwYXNz", f"Basic {MASK}"),
+        # Prose that names a credential without holding one stays readable.
+        ("Invalid token provided in request", "Invalid token provided in request"),
+        ("Using basic authentication here", "Using basic authentication here"),
+        ("Token mismatch: expected abcdefgh", "Token mismatch: expected abcdefgh"),
+        ("http://example.com:8080/x@y", "http://example.com:8080/x@y"),
+    ],
+)
+def test_masking_inside_text(text: str, shown: str) -> None:
+    from covet.observability.debug_page import _mask_text
+
+    assert _mask_text(text) == shown

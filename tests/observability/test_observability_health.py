@@ -236,3 +236,62 @@ def test_check_raising_cancelled_error_itself_is_a_failed_check_not_a_500() -> N
     checks = response.json()["checks"]
     assert checks["cache"]["status"] == "fail" and checks["cache"]["error"].startswith("CancelledError")
     assert checks["queue"]["error"].endswith("Unprintable: <message could not be read>")
+
+
+def test_probe_given_up_before_a_thread_took_its_check_does_not_wedge_the_check() -> None:
+    # The thread pool full past the probe's timeout (a burst of slow sync handlers): that probe's
+    # run never starts. Later probes must run the check again, not wait on a run that never was.
+    import anyio
+    import anyio.to_thread
+
+    from covet.testing import AsyncTestClient
+
+    runs: list[int] = []
+
+    def database() -> bool:
+        runs.append(1)
+        return True
+
+    app = Covet()
+    app.add_health_checks(ready={"database": database}, timeout=0.1)
+
+    @app.get("/busy")
+    async def busy() -> dict:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        borrowers = [object() for _ in range(int(limiter.total_tokens))]
+        for borrower in borrowers:
+            await limiter.acquire_on_behalf_of(borrower)
+        await anyio.sleep(0.5)
+        for borrower in borrowers:
+            limiter.release_on_behalf_of(borrower)
+        return {}
+
+    async def probes() -> list[int]:
+        async with AsyncTestClient(app) as client:
+            occupied = asyncio.ensure_future(client.get("/busy"))
+            await asyncio.sleep(0.05)
+            starved = (await client.get("/readyz")).status_code
+            await occupied
+            return [starved] + [(await client.get("/readyz")).status_code for _ in range(3)]
+
+    assert asyncio.run(probes()) == [503, 200, 200, 200]
+    assert len(runs) == 3
+
+
+def test_sync_check_returning_an_awaitable_shared_by_concurrent_probes() -> None:
+    # lambda: ping() is a sync callable returning a coroutine: awaited once, its result shared.
+    from covet.testing import AsyncTestClient
+
+    async def ping() -> bool:
+        await asyncio.sleep(0.05)
+        return True
+
+    app = Covet()
+    app.add_health_checks(ready={"db": lambda: ping()}, timeout=2)
+
+    async def probes() -> list[int]:
+        async with AsyncTestClient(app) as client:
+            responses = await asyncio.gather(*(client.get("/readyz") for _ in range(5)))
+        return [response.status_code for response in responses]
+
+    assert asyncio.run(probes()) == [200] * 5

@@ -465,3 +465,56 @@ def test_request_id_variable_never_shares_the_request_variables_hash_slot() -> N
     for other in others:
         made = request_id._apart_from(other, "covet.test")
         assert request_id._slot(made) != request_id._slot(other)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes (PEP 678) are Python 3.11+")
+def test_one_exception_raised_by_many_requests_names_only_the_latest() -> None:
+    # A module-level exception instance (or a failed future shared by waiters) raised again and
+    # again must not collect a note per request.
+    unavailable = RuntimeError("upstream unavailable")
+    unavailable.add_note("kept: the app's own note")
+    app = Covet()
+
+    @app.get("/")
+    async def index() -> dict:
+        raise unavailable
+
+    app.add_middleware(RequestIdMiddleware)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for n in range(50):
+            client.get("/", headers={"x-request-id": f"r{n}"})
+    assert unavailable.__notes__ == ["kept: the app's own note", "request id: r49"]
+
+
+def test_websocket_stage_disconnects_run_even_when_an_inner_connect_fails() -> None:
+    from covet.observability._layer import Stage
+
+    calls: list[str] = []
+
+    class Outer(Stage):
+        def connect(self, scope: Any) -> str:
+            calls.append("outer connect")
+            return "token"
+
+        def disconnect(self, scope: Any, token: str) -> None:
+            calls.append(f"outer disconnect {token}")
+
+    class Broken(Stage):
+        def connect(self, scope: Any) -> None:
+            raise RuntimeError("connect failed")
+
+    class OnlyDisconnect(Stage):
+        def disconnect(self, scope: Any, token: Any) -> None:
+            calls.append(f"only-disconnect {token}")
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        calls.append("app")
+
+    import asyncio
+
+    asyncio.run(OnlyDisconnect(inner).entry()({"type": "websocket"}, None, None))
+    assert calls == ["app", "only-disconnect None"]
+    calls.clear()
+    with pytest.raises(RuntimeError, match="connect failed"):
+        asyncio.run(Outer(Broken(inner)).entry()({"type": "websocket"}, None, None))
+    assert calls == ["outer connect", "outer disconnect token"]

@@ -147,11 +147,12 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         TracingMiddleware(Covet())
 
 
-@pytest.mark.parametrize("host", ["example.com:\xb2", "example.com:\u0663\u0660", "[::1]:\xb9", "example.com:99999999"])
+@pytest.mark.parametrize("host", ["example.com:\xb2", "example.com:\xb9\xb3", "[::1]:\xb9", "example.com:99999999"])
 def test_host_with_a_non_ascii_port_digit_is_traced_not_a_500(exporter: InMemorySpanExporter, host: str) -> None:
-    # str.isdigit() says yes to '²' and Arabic-Indic digits, which int() refuses.
+    # str.isdigit() says yes to '²', '³' and '¹' (Latin-1 bytes 0xB2, 0xB3, 0xB9, as servers decode
+    # headers), which int() refuses.
     with TestClient(make_app(exporter)) as client:
-        response = client.get("/items/1", headers={"host": host.encode("utf-8")})
+        response = client.get("/items/1", headers={"host": host.encode("latin-1")})
     assert response.status_code == 200
     [server] = [span for span in exporter.get_finished_spans() if span.kind is SpanKind.SERVER]
     assert "server.port" not in server.attributes
