@@ -62,17 +62,25 @@ def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
     return stop_server(process, timeout=20)
 
 
-@pytest.mark.parametrize("format", ["combined", "json"])
-def test_run_logs_one_access_line_per_request(tmp_path: Path, format: str) -> None:
-    (tmp_path / "shop.py").write_text(APP)
+def run_and_get(tmp_path: Path, source: str, options: list[str], paths: list[str]) -> tuple[list[int], str, str]:
+    """Serve ``source`` as shop.py with ``covet run shop.py *options``, GET each path, stop:
+    the statuses, stdout and stderr."""
+    (tmp_path / "shop.py").write_text(source)
     port = free_port()
-    process = serve(["shop.py", "--access-log-format", format], tmp_path, port)
+    process = serve(["shop.py", *options], tmp_path, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            assert client.get("/items/5").status_code == 200
-            assert client.get("/nope/../etc/passwd").status_code == 404
+            statuses = [client.get(path).status_code for path in paths]
     finally:
         out, err = stop(process)
+    return statuses, out, err
+
+
+@pytest.mark.parametrize("format", ["combined", "json"])
+def test_run_logs_one_access_line_per_request(tmp_path: Path, format: str) -> None:
+    options = ["--access-log-format", format]
+    statuses, out, err = run_and_get(tmp_path, APP, options, ["/items/5", "/nope/../etc/passwd"])
+    assert statuses == [200, 404]
     lines = [line for line in (out + err).splitlines() if "GET " in line or '"GET"' in line]
     assert len(lines) == 2, out + err
     if format == "json":
@@ -83,18 +91,12 @@ def test_run_logs_one_access_line_per_request(tmp_path: Path, format: str) -> No
     assert "passwd" not in out + err
 
 
-
 def test_run_prints_the_lines_of_an_app_that_adds_the_access_log_itself(tmp_path: Path) -> None:
     # covet run keeps the app's own AccessLogMiddleware (and its format) instead of adding one,
     # and must still print its lines: the server's own access log is off.
     app = APP + "\nfrom covet.observability import AccessLogMiddleware\napp.add_middleware(AccessLogMiddleware, format='combined')\n"
-    (tmp_path / "shop.py").write_text(app)
-    port = free_port()
-    process = serve(["shop.py", "--access-log-format", "json"], tmp_path, port)
-    try:
-        assert httpx.get(f"http://127.0.0.1:{port}/items/5", timeout=10).status_code == 200
-    finally:
-        out, err = stop(process)
+    statuses, out, err = run_and_get(tmp_path, app, ["--access-log-format", "json"], ["/items/5"])
+    assert statuses == [200]
     lines = [line for line in out.splitlines() if "/items/" in line]
     assert len(lines) == 1, out + err
     assert '"GET /items/<int:item_id> HTTP/1.1" 200' in lines[0]
@@ -105,27 +107,17 @@ def test_run_keeps_stdout_for_access_lines_and_errors_on_stderr(tmp_path: Path, 
     # A log shipper reading stdout as JSON lines must not meet a server banner or a traceback.
     pytest.importorskip(server)
     app = APP + "\n@app.get('/boom')\nasync def boom() -> dict:\n    raise RuntimeError('kaput')\n"
-    (tmp_path / "shop.py").write_text(app)
-    port = free_port()
-    process = serve(["shop.py", "--server", server, "--access-log-format", "json"], tmp_path, port)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            assert client.get("/items/5").status_code == 200
-            assert client.get("/boom").status_code == 500
-    finally:
-        out, err = stop(process)
+    options = ["--server", server, "--access-log-format", "json"]
+    statuses, out, err = run_and_get(tmp_path, app, options, ["/items/5", "/boom"])
+    assert statuses == [200, 500]
     lines = [line for line in out.splitlines() if line.strip()]
     assert [json.loads(line)["route"] for line in lines] == ["/items/<int:item_id>", "/boom"], out
     assert "kaput" in err and "Traceback" in err
 
+
 def test_run_no_access_log(tmp_path: Path) -> None:
-    (tmp_path / "shop.py").write_text(APP)
-    port = free_port()
-    process = serve(["shop.py", "--no-access-log"], tmp_path, port)
-    try:
-        assert httpx.get(f"http://127.0.0.1:{port}/items/5", timeout=10).status_code == 200
-    finally:
-        out, err = stop(process)
+    statuses, out, err = run_and_get(tmp_path, APP, ["--no-access-log"], ["/items/5"])
+    assert statuses == [200]
     assert "/items" not in out + err
 
 
