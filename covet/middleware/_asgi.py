@@ -17,6 +17,7 @@ from .._parsing import find_header as header
 from ..types import Message, Receive, Scope, Send
 
 __all__ = [
+    "declared_length",
     "header",
     "header_values",
     "request_cookie",
@@ -25,6 +26,21 @@ __all__ = [
     "buffer_body",
     "BodyTooLarge",
 ]
+
+
+def declared_length(value: bytes | None) -> int | None:
+    """A ``Content-Length`` value as a number of bytes, None when absent or not digits.
+
+    Leading zeros are valid (RFC 9110 §8.6: ``1*DIGIT``). Past 18 significant digits the value is
+    returned as 10**18, larger than any limit: ``int()`` of over 4300 digits raises ValueError.
+    """
+    if value is None or not value.isdigit():
+        return None
+    digits = value.lstrip(b"0")
+    return int(digits or b"0") if len(digits) <= 18 else _HUGE
+
+
+_HUGE = 10**18
 
 
 def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
@@ -107,11 +123,8 @@ async def buffer_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes
         body, receive = await buffer_body(scope, receive, 1_048_576)
         await app(scope, receive, send)
     """
-    length = header(scope["headers"], b"content-length")
-    # Bounded before int(), leading zeros (valid) aside: CPython refuses to convert more than 4300
-    # digits (a ValueError, a 500).
-    digits = length.lstrip(b"0") if length is not None and length.isdigit() else None
-    if digits is not None and (len(digits) > 18 or int(digits or b"0") > limit):
+    length = declared_length(header(scope["headers"], b"content-length"))
+    if length is not None and length > limit:
         raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
     chunks = bytearray()
     pending: list[Message] = []

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..types import ASGIApp, Message, Receive, Scope, Send
-from ._asgi import add_vary, header
+from ._asgi import add_vary, declared_length, header
 
 __all__ = ["GZipMiddleware", "choose_encoding", "available_encodings"]
 
@@ -226,8 +226,8 @@ class _CompressingSend:
                 self.passthrough = True
                 await self.send(message)
                 return
-            digits = length.lstrip(b"0") if length is not None and length.isdigit() else None
-            if digits is not None and len(digits) <= 18 and int(digits or b"0") < self.middleware.minimum_size:
+            size = declared_length(length)
+            if size is not None and size < self.middleware.minimum_size:
                 self.passthrough = True
                 await self.send(message)
                 return

@@ -171,31 +171,28 @@ def _observer(stages: tuple[Stage, ...], app: ASGIApp) -> Callable[[Scope, Recei
             ends.append(f"        E{index}(scope, exchange, {token})")
     # WebSocket connections: each stage with a connect or disconnect of its own, nested (outer
     # first), so that a connect that raises still has the outer stages' disconnects run.
-    websocket = ["        if scope['type'] == 'websocket':"]
-    depth = 0
-    for index, stage in enumerate(stages):
-        if type(stage).connect is Stage.connect and type(stage).disconnect is Stage.disconnect:
-            continue
-        namespace[f"C{index}"], namespace[f"D{index}"] = stage.connect, stage.disconnect
+    connected = [
+        index
+        for index, stage in enumerate(stages)
+        if type(stage).connect is not Stage.connect or type(stage).disconnect is not Stage.disconnect
+    ]
+    websocket = ["        if scope['type'] == 'websocket':"] if connected else []
+    for depth, index in enumerate(connected):
+        namespace[f"C{index}"], namespace[f"D{index}"] = stages[index].connect, stages[index].disconnect
         pad = "    " * depth
         websocket += [f"{pad}            c{index} = C{index}(scope)", f"{pad}            try:"]
-        depth += 1
-    pad = "    " * depth
-    websocket += [f"{pad}            await APP(scope, receive, send)"]
-    for index in reversed(range(len(stages))):
-        stage = stages[index]
-        if type(stage).connect is Stage.connect and type(stage).disconnect is Stage.disconnect:
-            continue
-        depth -= 1
+    if connected:
+        websocket.append(f"{'    ' * len(connected)}            await APP(scope, receive, send)")
+    for depth, index in reversed(list(enumerate(connected))):
         pad = "    " * depth
         websocket += [f"{pad}            finally:", f"{pad}                D{index}(scope, c{index})"]
-    websocket += ["            return"]
-    has_websocket = len(websocket) > 3
+    if connected:
+        websocket.append("            return")
     source = "\n".join(
         [
             "async def observe(scope, receive, send):",
             "    if scope['type'] != 'http':",
-            *(websocket if has_websocket else []),
+            *websocket,
             "        await APP(scope, receive, send)",
             "        return",
             "    exchange = NEW(Exchange)",
