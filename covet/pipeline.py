@@ -290,28 +290,44 @@ def build_runner(app: Covet, plan: EndpointPlan, chain: Sequence[Scaffold]) -> R
     """The runner for a route with ``plan`` whose hooks and error handlers come from ``chain``."""
     before, after = chain_hooks(chain)
     needs_context = plan.has_dependencies or plan.has_background
-    if not before and not after and not needs_context:
-        return _direct_runner(app, plan, call_step(plan, with_request=False), chain)
     # Before hooks are given the Request, so the values and the body are read through it.
     call = call_step(plan, with_request=bool(before))
+    if not after and not needs_context:
+        return _direct_runner(app, plan, call, chain, before)
     # Where no after_request hook can see the response, a dict or Struct result goes out as JSON
     # bytes without a Response object, as on the direct path.
     json_status = None if after else plan.json_status
     return _full_runner(app, call, chain, before, after, needs_context, json_status, plan.status_code, plan.encode)
 
 
-def _direct_runner(app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[Scaffold]) -> Runner:
-    """Call, convert, send: for routes without hooks or a dependency context.
+def _direct_runner(
+    app: Covet, plan: EndpointPlan, call: Call, chain: Sequence[Scaffold], before: list[Callable[[Any], Awaitable[Any]]]
+) -> Runner:
+    """Before hooks (if any), call, convert, send: for routes without after_request hooks or a
+    dependency context.
 
     Nothing runs between the handler and the send, so a dict or Struct result goes out as JSON
-    bytes without a Response object.
+    bytes without a Response object. Routes with before hooks only take this runner too, not the
+    full one, whose teardown and after-hook steps they would skip anyway (measured: hooked 49.1k ->
+    48.4k instructions).
     """
     json_status = plan.json_status  # None: not a status with a body, or the handler returns Responses
     convert = _converter(json_status, plan.status_code, plan.encode)
 
     async def run(box: RequestBox[Any], target: Any) -> None:
+        response: bytes | Response
         try:
-            response = convert(await call(box, None, target))
+            if before:  # a constant of this route's runner
+                request = request_of(box)
+                for hook in before:
+                    early = await hook(request)
+                    if early is not None:
+                        response = to_response(early, None)
+                        break
+                else:
+                    response = convert(await call(box, None, target))
+            else:
+                response = convert(await call(box, None, target))
         except Exception as exc:
             response = await app.handle_exception(exc, request_of(box), chain)
         send = box[3]
