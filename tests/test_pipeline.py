@@ -574,6 +574,50 @@ def test_sync_hooks_with_and_without_arguments_run_in_order() -> None:
     assert events == ["first", "second GET", "handler", "third"]
 
 
+def test_routes_with_before_hooks_only_take_the_direct_runner_and_one_hook_is_the_step() -> None:
+    from covet.pipeline import before_step, hook_caller
+
+    app = Covet()
+    api = Blueprint("api", __name__)
+    seen: list[str] = []
+
+    @app.before_request
+    async def stop(request: Request) -> Any:
+        seen.append("app")
+        return {"stopped": True} if request.headers.get("x-stop") else None
+
+    @api.after_request
+    async def tag(response: Response) -> Response:
+        response.headers["x-tag"] = "api"
+        return response
+
+    @app.post("/made", status_code=201)
+    async def made() -> dict[str, int]:
+        return {"made": 1}
+
+    @api.get("/tagged")
+    async def tagged() -> dict[str, int]:
+        return {"tagged": 1}
+
+    app.register_blueprint(api, url_prefix="/api")
+    client = TestClient(app)
+    r = client.post("/made")
+    assert (r.status_code, r.json()) == (201, {"made": 1})
+    # An early answer from a hook is the hook's, not the route's: a 200, as in Flask.
+    r = client.post("/made", headers={"x-stop": "1"})
+    assert (r.status_code, r.json()) == (200, {"stopped": True})
+    r = client.get("/api/tagged")
+    assert (r.status_code, r.json(), r.headers["x-tag"]) == (200, {"tagged": 1}, "api")
+    assert seen == ["app", "app", "app"]
+    runners = {route.name: route.runner.__qualname__ for route in app.routes}
+    assert runners["made"].startswith("_direct_runner")
+    assert runners["api.tagged"].startswith("_full_runner")
+    # One hook is its own step (awaited with nothing of covet's around it); several share a loop.
+    assert before_step([hook_caller(stop)]) is stop
+    assert before_step([]) is None
+    assert before_step([hook_caller(stop), hook_caller(stop)]) is not stop
+
+
 # --- routing by scope type ------------------------------------------------------------------------
 
 
